@@ -1,0 +1,255 @@
+"""mLAMA release (a directory or the zip) -> raw.mlama_templates, raw.mlama_facts, raw.quarantine.
+
+Each language folder is one load batch and one transaction. A folder whose content hash matches
+its last load is skipped; a changed folder replaces that language's rows. Predictions made from
+the old rows stay in raw.predictions; the models ignore those whose query inputs changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from warehouse import db
+
+# The 53 language folders of mLAMA (Kassner et al., 2021): ISO 639-1 codes plus Cebuano.
+MLAMA_LANGUAGES = frozenset(
+    "af ar az be bg bn ca ceb cs cy da de el en es et eu fa fi fr ga gl he hi hr hu hy id it ja ka "
+    "ko la lt lv ms nl pl pt ro ru sk sl sq sr sv ta th tr uk ur vi zh".split()
+)
+FACT_FIELDS = ("sub_uri", "obj_uri", "sub_label", "obj_label", "lineid", "uuid")
+
+
+class IngestError(Exception):
+    """Nothing usable could be read, or --strict found a problem."""
+
+
+@dataclass
+class Problem:
+    source_file: str
+    line_no: int | None
+    problem: str
+    detail: str
+
+
+@dataclass
+class LanguageLoad:
+    """What one language folder holds after validation."""
+
+    lang: str
+    content_sha256: str
+    templates: list[dict] = field(default_factory=list)
+    facts: list[dict] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    loaded: list[str] = field(default_factory=list)      # languages (re)loaded
+    unchanged: list[str] = field(default_factory=list)   # same content as last time
+    n_facts: int = 0
+    n_templates: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    def summary_lines(self) -> list[str]:
+        lines = [
+            f"mLAMA: {len(self.loaded)} languages loaded ({self.n_facts:,} facts, "
+            f"{self.n_templates:,} templates), {len(self.unchanged)} unchanged"
+        ]
+        for kind, count in Counter(p.problem for p in self.problems).most_common():
+            first = next(p for p in self.problems if p.problem == kind)
+            where = first.source_file + (f":{first.line_no}" if first.line_no else "")
+            lines.append(f"quarantined {count:,} x {kind} (first: {where}: {first.detail})")
+        return lines
+
+
+def _language_files(source: Path) -> dict[str, dict[str, callable]]:
+    """Map folder name -> {file name: reader of its bytes} for a directory or a zip."""
+    folders: dict[str, dict[str, callable]] = {}
+    if source.is_dir():
+        for path in sorted(source.glob("*/*.jsonl")):
+            folders.setdefault(path.parent.name, {})[f"{path.parent.name}/{path.name}"] = path.read_bytes
+        return folders
+    if zipfile.is_zipfile(source):
+        archive = zipfile.ZipFile(source)
+        for name in sorted(archive.namelist()):
+            member = PurePosixPath(name)
+            if member.suffix == ".jsonl" and len(member.parts) >= 2:
+                lang = member.parent.name
+                folders.setdefault(lang, {})[f"{lang}/{member.name}"] = (lambda n=name: archive.read(n))
+        return folders
+    raise IngestError(f"{source}: not a directory or a zip file")
+
+
+def _parse_lines(name: str, data: bytes, problems: list[Problem]):
+    """Yield (line number, JSON object) for each valid line; record the bad ones."""
+    for line_no, raw_line in enumerate(data.split(b"\n"), start=1):
+        if not raw_line.strip():
+            continue
+        try:
+            text = raw_line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            problems.append(Problem(name, line_no, "invalid_utf8", str(error)))
+            continue
+        try:
+            record = json.loads(text)
+        except json.JSONDecodeError as error:
+            problems.append(Problem(name, line_no, "malformed_json", error.msg))
+            continue
+        if not isinstance(record, dict):
+            problems.append(Problem(name, line_no, "malformed_json", "line is not a JSON object"))
+            continue
+        yield line_no, record
+
+
+def read_language(lang: str, files: dict[str, callable]) -> LanguageLoad:
+    """Read and validate one language folder."""
+    digest = hashlib.sha256()
+    contents = {}
+    for name in sorted(files):
+        contents[name] = files[name]()
+        digest.update(name.encode() + b"\0" + contents[name] + b"\0")
+    load = LanguageLoad(lang, digest.hexdigest())
+    if lang not in MLAMA_LANGUAGES:
+        load.problems.append(Problem(f"{lang}/", None, "unknown_language",
+                                     f"'{lang}' is not an mLAMA language code"))
+        return load
+
+    template_name = f"{lang}/templates.jsonl"
+    templates: dict[str, str] = {}
+    for line_no, record in _parse_lines(template_name, contents.pop(template_name, b""), load.problems):
+        relation, template = record.get("relation"), record.get("template")
+        if not isinstance(relation, str) or not isinstance(template, str):
+            load.problems.append(Problem(template_name, line_no, "missing_field",
+                                         "needs string fields 'relation' and 'template'"))
+        elif "[X]" not in template:
+            load.problems.append(Problem(template_name, line_no, "template_missing_x", template))
+        elif "[Y]" not in template:
+            load.problems.append(Problem(template_name, line_no, "template_missing_y", template))
+        elif relation in templates:
+            load.problems.append(Problem(template_name, line_no, "duplicate_template", relation))
+        else:
+            templates[relation] = template
+            load.templates.append(dict(lang=lang, relation=relation, template=template,
+                                       source_file=template_name, line_no=line_no))
+
+    first_seen: dict[str, str] = {}
+    for name, data in contents.items():
+        relation = PurePosixPath(name).stem
+        for line_no, record in _parse_lines(name, data, load.problems):
+            missing = [f for f in FACT_FIELDS if record.get(f) is None]
+            if missing:
+                load.problems.append(Problem(name, line_no, "missing_field", "missing " + ", ".join(missing)))
+                continue
+            sub_label, obj_label = str(record["sub_label"]), str(record["obj_label"])
+            uuid = str(record["uuid"])
+            if not sub_label.strip() or not obj_label.strip():
+                load.problems.append(Problem(name, line_no, "empty_label", f"uuid {uuid}"))
+            elif relation not in templates:
+                load.problems.append(Problem(name, line_no, "no_template",
+                                             f"no valid template for {relation} in {template_name}"))
+            elif uuid in first_seen:
+                load.problems.append(Problem(name, line_no, "duplicate_uuid",
+                                             f"{uuid} first seen at {first_seen[uuid]}"))
+            else:
+                first_seen[uuid] = f"{name}:{line_no}"
+                load.facts.append(dict(
+                    lang=lang, relation=relation, uuid=uuid, sub_uri=str(record["sub_uri"]),
+                    obj_uri=str(record["obj_uri"]), sub_label=sub_label, obj_label=obj_label,
+                    lineid=record["lineid"] if isinstance(record["lineid"], int) else None,
+                    source_file=name, line_no=line_no,
+                ))
+    return load
+
+
+def _store(con, load: LanguageLoad, source: str) -> None:
+    """Replace the language's rows with this load, in one transaction."""
+    with db.transaction(con):
+        batch = db.new_batch(con, "mlama", source, load.lang, load.content_sha256,
+                             len(load.facts) + len(load.templates), len(load.problems))
+        stamp = {"load_batch": batch}
+        new_facts = pa.Table.from_pylist([{**f, **stamp} for f in load.facts], schema=_FACT_SCHEMA)
+        new_templates = pa.Table.from_pylist([{**t, **stamp} for t in load.templates], schema=_TEMPLATE_SCHEMA)
+        problems = pa.Table.from_pylist(
+            [{"lang": load.lang, **vars(p), "load_batch": batch} for p in load.problems], schema=_PROBLEM_SCHEMA)
+        con.register("new_facts", new_facts)
+        con.register("new_templates", new_templates)
+        con.register("new_problems", problems)
+        for table in ("mlama_facts", "mlama_templates"):
+            con.execute(f"DELETE FROM raw.{table} WHERE lang = ?", [load.lang])
+        con.execute("DELETE FROM raw.quarantine WHERE kind = 'mlama' AND lang = ?", [load.lang])
+        con.execute("INSERT INTO raw.mlama_facts SELECT *, now() FROM new_facts")
+        con.execute("INSERT INTO raw.mlama_templates SELECT *, now() FROM new_templates")
+        con.execute("INSERT INTO raw.quarantine SELECT 'mlama', *, now() FROM new_problems")
+        for name in ("new_facts", "new_templates", "new_problems"):
+            con.unregister(name)
+
+
+_FACT_SCHEMA = pa.schema([
+    ("lang", pa.string()), ("relation", pa.string()), ("uuid", pa.string()), ("sub_uri", pa.string()),
+    ("obj_uri", pa.string()), ("sub_label", pa.string()), ("obj_label", pa.string()), ("lineid", pa.int64()),
+    ("source_file", pa.string()), ("line_no", pa.int32()), ("load_batch", pa.int64()),
+])
+_TEMPLATE_SCHEMA = pa.schema([
+    ("lang", pa.string()), ("relation", pa.string()), ("template", pa.string()),
+    ("source_file", pa.string()), ("line_no", pa.int32()), ("load_batch", pa.int64()),
+])
+_PROBLEM_SCHEMA = pa.schema([
+    ("lang", pa.string()), ("source_file", pa.string()), ("line_no", pa.int32()),
+    ("problem", pa.string()), ("detail", pa.string()), ("load_batch", pa.int64()),
+])
+
+
+def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | None = None,
+                 strict: bool = False, progress: bool = True) -> IngestReport:
+    """Load an mLAMA release (directory or zip) into the build database.
+
+    Raises IngestError when nothing usable was read, or when `strict` and any row was quarantined
+    (in strict mode nothing is written at all).
+    """
+    source = Path(source)
+    if not source.exists():
+        raise IngestError(f"{source}: no such file or directory")
+    if langs:
+        unknown = sorted(set(langs) - MLAMA_LANGUAGES)
+        if unknown:
+            raise IngestError(f"unknown language code(s): {', '.join(unknown)} (mLAMA has {len(MLAMA_LANGUAGES)})")
+    folders = _language_files(source)
+    if langs:
+        missing = sorted(set(langs) - set(folders))
+        if missing:
+            raise IngestError(f"{source}: no folder for language(s) {', '.join(missing)}")
+        folders = {lang: files for lang, files in folders.items() if lang in langs}
+    if not folders:
+        raise IngestError(f"{source}: no <lang>/*.jsonl files found")
+
+    loads = [read_language(lang, files)
+             for lang, files in tqdm(folders.items(), desc="reading mLAMA", unit="lang", disable=not progress)]
+    report = IngestReport(problems=[p for load in loads for p in load.problems])
+    if strict and report.problems:
+        raise IngestError("strict: " + "; ".join(report.summary_lines()[1:]))
+    if not any(load.facts for load in loads):
+        raise IngestError(f"{source}: no usable facts read; " + "; ".join(report.summary_lines()[1:]))
+
+    con = db.connect(database)
+    try:
+        last = dict(con.execute("""
+            SELECT lang, arg_max(content_sha256, load_batch) FROM raw.load_batches
+            WHERE kind = 'mlama' GROUP BY lang""").fetchall())
+        for load in tqdm(loads, desc="loading mLAMA", unit="lang", disable=not progress):
+            if last.get(load.lang) == load.content_sha256:
+                report.unchanged.append(load.lang)
+                continue
+            _store(con, load, str(source))
+            report.loaded.append(load.lang)
+            report.n_facts += len(load.facts)
+            report.n_templates += len(load.templates)
+    finally:
+        con.close()
+    return report
