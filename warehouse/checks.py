@@ -1,0 +1,128 @@
+"""great-expectations suites on the raw tables and the marts, and the `check` report.
+
+GX validates pandas frames read from DuckDB (its SQL route to DuckDB is broken in 1.24, see
+../shared/STACK.md). Each suite names the query it validates; a failed expectation blocks publishing.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from ingest.mlama import MLAMA_LANGUAGES
+
+PROBE_STATUSES = ["probed", "skipped", "not_probed"]
+
+
+def _suites():
+    """{suite name: (SQL producing the frame, [expectations])}. Built lazily: importing GX is slow."""
+    import great_expectations.expectations as gxe
+
+    def not_null(*columns):
+        return [gxe.ExpectColumnValuesToNotBeNull(column=c) for c in columns]
+
+    def between(column, low, high):
+        return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
+
+    return {
+        "raw_mlama_facts": (
+            "SELECT lang, relation, uuid, sub_label, obj_label, source_file, line_no FROM raw.mlama_facts",
+            [*not_null("lang", "relation", "uuid", "sub_label", "obj_label", "source_file", "line_no"),
+             gxe.ExpectColumnValuesToBeInSet(column="lang", value_set=sorted(MLAMA_LANGUAGES)),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "uuid"]),
+             gxe.ExpectColumnValueLengthsToBeBetween(column="obj_label", min_value=1),
+             gxe.ExpectColumnValueLengthsToBeBetween(column="sub_label", min_value=1),
+             between("line_no", 1, None)],
+        ),
+        "raw_mlama_templates": (
+            "SELECT lang, relation, template FROM raw.mlama_templates",
+            [*not_null("lang", "relation", "template"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation"]),
+             gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[X\]"),
+             gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[Y\]")],
+        ),
+        "raw_predictions": (
+            "SELECT model_id, lang, uuid, n_mask_tokens, len(gold_token_ids) AS n_gold, "
+            "len(pred_token_ids) AS n_pred, skip_reason FROM raw.predictions",
+            [*not_null("model_id", "lang", "uuid"),
+             between("n_mask_tokens", 1, 512),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="n_mask_tokens", column_B="n_gold",
+                                                 ignore_row_if="either_value_is_missing"),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="n_gold", column_B="n_pred",
+                                                 ignore_row_if="either_value_is_missing")],
+        ),
+        "marts_predictions": (
+            "SELECT model_id, lang, uuid, probe_status, is_correct, n_mask_tokens FROM marts.predictions",
+            [*not_null("model_id", "lang", "uuid", "probe_status", "is_correct"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang", "uuid"]),
+             gxe.ExpectColumnValuesToBeInSet(column="probe_status", value_set=PROBE_STATUSES)],
+        ),
+        "marts_p_at_1": (
+            "SELECT * FROM marts.p_at_1",
+            [*not_null("model_id", "lang", "n_facts", "n_probed", "n_correct"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang"]),
+             between("p_at_1", 0, 1), between("p_at_1_macro_relations", 0, 1),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+        ),
+        "marts_language_overlap": (
+            "SELECT * FROM marts.language_overlap",
+            [*not_null("model_id", "lang_a", "lang_b", "n_shared_facts"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang_a", "lang_b"]),
+             between("jaccard", 0, 1),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_correct_either", column_B="n_correct_both",
+                                                         or_equal=True)],
+        ),
+    }
+
+
+@dataclass
+class CheckResult:
+    suite: str
+    check: str
+    passed: bool
+    detail: str = ""
+
+    def line(self) -> str:
+        mark = "ok  " if self.passed else "FAIL"
+        return f"{mark} {self.suite}: {self.check}" + (f" ({self.detail})" if self.detail else "")
+
+
+def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "marts")) -> list[CheckResult]:
+    """Validate the suites of the given layers against the build database."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("factroots")
+    results = []
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        for name, (sql, expectations) in _suites().items():
+            if name.split("_")[0] not in layers:
+                continue
+            try:
+                frame = con.sql(sql).df()
+            except duckdb.CatalogException:
+                results.append(CheckResult(name, "table exists", False, "not built yet"))
+                continue
+            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all") \
+                .get_batch(batch_parameters={"dataframe": frame})
+            suite = gx.ExpectationSuite(name=name, expectations=expectations)
+            outcome = batch.validate(suite)
+            for result in outcome.results:
+                config = result.expectation_config
+                column = config.kwargs.get("column") or config.kwargs.get("column_list") or \
+                    f"{config.kwargs.get('column_A')}/{config.kwargs.get('column_B')}"
+                unexpected = result.result.get("unexpected_count")
+                detail = "" if result.success else f"{unexpected} unexpected of {len(frame)}" \
+                    if unexpected is not None else "failed"
+                results.append(CheckResult(name, f"{config.type} {column}", result.success, detail))
+    finally:
+        con.close()
+    return results

@@ -1,0 +1,83 @@
+"""Probe the facts in the warehouse with a masked LM: facts -> shards -> raw.predictions."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from compute.models import load_model, model_row
+from compute.probe import probe as probe_facts
+from ingest import shards
+from warehouse import db
+
+# Facts still to probe for a model: those without a prediction built from the same inputs.
+TODO_SQL = """
+SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label
+FROM raw.mlama_facts f
+JOIN raw.mlama_templates t USING (lang, relation)
+WHERE ($langs IS NULL OR list_contains($langs, f.lang))
+  AND NOT EXISTS (
+    SELECT 1 FROM raw.predictions p
+    WHERE p.model_id = $model_id AND p.lang = f.lang AND p.uuid = f.uuid AND p.template = t.template
+      AND p.sub_label = f.sub_label AND p.obj_label = f.obj_label)
+QUALIFY $limit IS NULL
+     OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
+ORDER BY f.lang, md5(f.uuid)
+"""
+
+
+@dataclass
+class ProbeReport:
+    model_id: str
+    device: str
+    probed: dict[str, int] = field(default_factory=dict)  # lang -> facts probed in this run
+    n_already: int = 0                                     # facts skipped: probed before
+
+    def summary_lines(self) -> list[str]:
+        total = sum(self.probed.values())
+        return [f"probed {total:,} facts in {len(self.probed)} languages with {self.model_id} on {self.device}"
+                f" ({self.n_already:,} already probed)"]
+
+
+def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
+          device: str | None = None, batch_size: int = 32, limit: int | None = None,
+          shard_size: int = 2000, progress: bool = True, loaded=None) -> ProbeReport:
+    """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
+
+    `limit` caps the facts per language (a fixed pseudo-random choice by uuid, the same in every
+    language). Results go to Parquet shards of at most `shard_size` facts, each loaded as soon as
+    it is written, so an interrupted run resumes where it stopped. `loaded` passes an in-memory
+    model (compute.models.wrap_model) instead of loading `model`.
+    """
+    loaded = loaded or load_model(model, device=device)
+    shard_dir = Path(shard_dir)
+    shards.write_model(shard_dir, model_row(loaded))
+    shards.load_shards(database, shard_dir)  # shards left by an interrupted run
+    con = db.connect(database)
+    try:
+        if langs:
+            known = {row[0] for row in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
+            missing = sorted(set(langs) - known)
+            if missing:
+                raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
+        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit}
+        todo = con.execute(TODO_SQL, params).to_arrow_table()
+        done = con.execute("SELECT count(*) FROM raw.predictions WHERE model_id = ? "
+                           "AND (? IS NULL OR list_contains(?, lang))",
+                           [loaded.model_id, langs or None, langs or None]).fetchone()[0]
+    finally:
+        con.close()
+
+    report = ProbeReport(loaded.model_id, loaded.device, n_already=done)
+    for start in range(0, todo.num_rows, shard_size):
+        chunk = todo.slice(start, shard_size)
+        for lang in sorted(set(chunk["lang"].to_pylist())):
+            facts = chunk.filter(pc.equal(chunk["lang"], lang))
+            predictions = pa.Table.from_batches(list(probe_facts(loaded, facts, batch_size, progress)))
+            inputs = facts.select(["lang", "uuid", "template", "sub_label", "obj_label"])
+            shards.write_shard(shard_dir, predictions.join(inputs, ["lang", "uuid"]))
+            report.probed[lang] = report.probed.get(lang, 0) + facts.num_rows
+        shards.load_shards(database, shard_dir)
+    return report

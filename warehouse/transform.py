@@ -1,0 +1,51 @@
+"""Run the SQLMesh models over the raw tables: plan model changes, then process new data."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+
+from sqlmesh import Context
+from sqlmesh.core.context import CompletionStatus
+from sqlmesh.core.console import NoopConsole, TerminalConsole, set_console
+from sqlmesh.utils.errors import SQLMeshError
+
+from warehouse.settings import ROOT, Settings
+
+# Builds are forced: each run gets an execution time one cron interval after the last one.
+CRON_STEP = timedelta(minutes=5)
+
+
+class TransformError(Exception):
+    """A model or a blocking audit failed; nothing was published."""
+
+
+def context(settings: Settings, progress: bool = True) -> Context:
+    """A SQLMesh context on this project and the settings' build database."""
+    set_console(TerminalConsole() if progress else NoopConsole())
+    logging.getLogger("sqlmesh").setLevel(logging.ERROR)
+    return Context(paths=ROOT, config=settings.sqlmesh_config)
+
+
+def _next_execution_time(ctx: Context) -> datetime:
+    adapter = ctx.engine_adapter
+    adapter.execute("CREATE TABLE IF NOT EXISTS raw.transform_runs (executed_for TIMESTAMPTZ, started_at TIMESTAMPTZ)")
+    last = adapter.fetchone("SELECT max(executed_for) FROM raw.transform_runs")[0]
+    now = datetime.now(timezone.utc)
+    when = max(now, last + CRON_STEP) if last else now
+    adapter.execute(f"INSERT INTO raw.transform_runs VALUES ('{when.isoformat()}', now())")
+    return when
+
+
+def transform(settings: Settings, progress: bool = True) -> None:
+    """Apply model changes to prod, then compute what new raw data calls for."""
+    ctx = context(settings, progress)
+    try:
+        ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True)
+        when = _next_execution_time(ctx)
+        status = ctx.run("prod", execution_time=when, end=when, ignore_cron=True, skip_janitor=True)
+    except SQLMeshError as error:
+        raise TransformError(f"SQLMesh: {error}") from error
+    finally:
+        ctx.close()
+    if status == CompletionStatus.FAILURE:
+        raise TransformError("a model or a blocking audit failed (see above); nothing was published")
