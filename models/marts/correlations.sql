@@ -41,5 +41,5 @@ SELECT
   model_id::TEXT AS model_id, -- model identity
   measure::TEXT AS measure, -- what is correlated, over which points
   n_points::BIGINT AS n_points, -- number of points (languages or k values)
-  pearson_r::DOUBLE AS pearson_r -- Pearson r; NULL with fewer than two points or no variance
+  (CASE WHEN isnan(pearson_r) THEN NULL ELSE pearson_r END)::DOUBLE AS pearson_r -- Pearson r; NULL with fewer than two points or no variance
 FROM measures

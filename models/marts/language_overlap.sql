@@ -69,5 +69,6 @@ SELECT
   n_correct_either::BIGINT AS n_correct_either, -- correct in at least one (union)
   (n_correct_both / nullif(n_correct_either, 0))::DOUBLE AS jaccard, -- intersection / union; NULL when neither has a correct fact
   input_batch_a::BIGINT AS input_batch_a, -- newest load batch behind lang_a
-  input_batch_b::BIGINT AS input_batch_b -- newest load batch behind lang_b
+  input_batch_b::BIGINT AS input_batch_b, -- newest load batch behind lang_b
+  now()::TIMESTAMPTZ AS computed_at -- when this pair was last computed
 FROM counts

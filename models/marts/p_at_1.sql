@@ -57,6 +57,7 @@ SELECT
   macro.p_at_1_macro_relations::DOUBLE AS p_at_1_macro_relations, -- mean over relations of each relation's P@1
   macro.n_relations::BIGINT AS n_relations, -- relations with at least one probed fact
   per_language.mean_n_mask_tokens::DOUBLE AS mean_n_mask_tokens, -- mean object token count k over probed facts
-  per_language.input_batch::BIGINT AS input_batch -- newest load batch behind this partition
+  per_language.input_batch::BIGINT AS input_batch, -- newest load batch behind this partition
+  now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
 FROM per_language
 JOIN macro USING (model_id, lang)

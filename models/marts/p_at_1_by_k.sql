@@ -31,6 +31,7 @@ SELECT
   count(*)::BIGINT AS n_probed, -- probed facts with this k
   count(*) FILTER (WHERE is_correct)::BIGINT AS n_correct, -- of which fully correct
   avg(is_correct::INT)::DOUBLE AS p_at_1, -- correct / probed
-  max(input_batch)::BIGINT AS input_batch -- newest load batch behind this partition
+  max(input_batch)::BIGINT AS input_batch, -- newest load batch behind this partition
+  now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
 FROM probed
 GROUP BY model_id, lang, n_mask_tokens

@@ -47,7 +47,8 @@ SELECT
   END)::TEXT AS probe_status, -- probed, skipped (see skip_reason) or not_probed yet
   predictions.skip_reason::TEXT AS skip_reason, -- why the query was not built (too_long, ...)
   coalesce(predictions.skip_reason IS NULL AND predictions.pred_token_ids = predictions.gold_token_ids, FALSE)::BOOLEAN AS is_correct, -- full match: all k predicted ids equal the gold ids
-  facts.input_batch::BIGINT AS input_batch -- newest load batch behind this partition
+  facts.input_batch::BIGINT AS input_batch, -- newest load batch behind this partition
+  now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
 FROM facts
 LEFT JOIN predictions
   ON predictions.model_id = facts.model_id

@@ -1,0 +1,41 @@
+"""Shared fixtures: a throw-away data directory and small mLAMA releases written by hand."""
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+
+import pytest
+
+from warehouse.settings import load_settings
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+needs_shared = pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not present")
+
+
+def write_release(root: Path, languages: dict[str, dict]) -> Path:
+    """Write an mLAMA-layout release: {lang: {"templates": {rel: tpl}, "facts": {rel: [fact, ...]}}}.
+
+    A fact is a dict (written as JSON) or a str/bytes line written as it is."""
+    for lang, content in languages.items():
+        folder = root / lang
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [json.dumps({"relation": r, "template": t}) for r, t in content.get("templates", {}).items()]
+        (folder / "templates.jsonl").write_text("\n".join(lines) + "\n")
+        for relation, facts in content.get("facts", {}).items():
+            with open(folder / f"{relation}.jsonl", "wb") as out:
+                for fact in facts:
+                    if isinstance(fact, dict):
+                        fact = json.dumps(fact, ensure_ascii=False)
+                    out.write((fact.encode() if isinstance(fact, str) else fact) + b"\n")
+    return root
+
+
+def fact(uuid: str, sub: str, obj: str, lineid: int = 0) -> dict:
+    return {"sub_uri": f"Q{zlib.crc32(sub.encode())}", "obj_uri": f"Q{zlib.crc32(obj.encode())}",
+            "sub_label": sub, "obj_label": obj, "lineid": lineid, "uuid": uuid}
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(tmp_path / "data")
