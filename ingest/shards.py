@@ -60,14 +60,14 @@ def _read_shard(path: Path) -> pa.Table:
     try:
         table = pq.read_table(path)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
-        raise ShardError(f"{path}: not a readable Parquet file ({error})") from error
+        raise ShardError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
     missing = [name for name in SHARD_SCHEMA.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{path}: missing column(s) {', '.join(missing)}")
     try:
         return table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise ShardError(f"{path}: columns of the wrong type ({error})") from error
+        raise ShardError(f"{path}: columns of the wrong type ({str(error).splitlines()[0]})") from error
 
 
 def _register_model(con, folder: Path) -> str:
