@@ -12,19 +12,23 @@ from compute.probe import probe as probe_facts
 from ingest import shards
 from warehouse import db
 
-# Facts still to probe for a model: those without a prediction built from the same inputs.
+# Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
+# the same in every language) that have no prediction built from the same inputs.
 TODO_SQL = """
-SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label
-FROM raw.mlama_facts f
-JOIN raw.mlama_templates t USING (lang, relation)
-WHERE ($langs IS NULL OR list_contains($langs, f.lang))
-  AND NOT EXISTS (
+WITH chosen AS (
+    SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
+    FROM raw.mlama_facts f
+    JOIN raw.mlama_templates t USING (lang, relation)
+    WHERE $langs IS NULL OR list_contains($langs, f.lang)
+    QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
+)
+SELECT lang, relation, uuid, template, sub_label, obj_label
+FROM chosen c
+WHERE NOT EXISTS (
     SELECT 1 FROM raw.predictions p
-    WHERE p.model_id = $model_id AND p.lang = f.lang AND p.uuid = f.uuid AND p.template = t.template
-      AND p.sub_label = f.sub_label AND p.obj_label = f.obj_label)
-QUALIFY $limit IS NULL
-     OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
-ORDER BY f.lang, md5(f.uuid)
+    WHERE p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
+      AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label)
+ORDER BY lang, draw
 """
 
 
@@ -46,8 +50,8 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
           shard_size: int = 2000, progress: bool = True, loaded=None) -> ProbeReport:
     """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
 
-    `limit` caps the facts per language (a fixed pseudo-random choice by uuid, the same in every
-    language). Results go to Parquet shards of at most `shard_size` facts, each loaded as soon as
+    `limit` takes the first facts per language in a fixed pseudo-random order by uuid (the same
+    facts in every language, and the same on every run). Results go to Parquet shards of at most `shard_size` facts, each loaded as soon as
     it is written, so an interrupted run resumes where it stopped. `loaded` passes an in-memory
     model (compute.models.wrap_model) instead of loading `model`.
     """
@@ -76,8 +80,11 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         for lang in sorted(set(chunk["lang"].to_pylist())):
             facts = chunk.filter(pc.equal(chunk["lang"], lang))
             predictions = pa.Table.from_batches(list(probe_facts(loaded, facts, batch_size, progress)))
-            inputs = facts.select(["lang", "uuid", "template", "sub_label", "obj_label"])
-            shards.write_shard(shard_dir, predictions.join(inputs, ["lang", "uuid"]))
+            row_of = {uuid: i for i, uuid in enumerate(facts["uuid"].to_pylist())}
+            inputs = facts.take([row_of[uuid] for uuid in predictions["uuid"].to_pylist()])
+            for name in ("template", "sub_label", "obj_label"):
+                predictions = predictions.append_column(name, inputs[name])
+            shards.write_shard(shard_dir, predictions)
             report.probed[lang] = report.probed.get(lang, 0) + facts.num_rows
         shards.load_shards(database, shard_dir)
     return report
