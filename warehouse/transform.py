@@ -40,8 +40,10 @@ def transform(settings: Settings, progress: bool = True) -> None:
     """Apply model changes to prod, then compute what new raw data calls for."""
     ctx = context(settings, progress)
     try:
-        ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True)
+        plan = ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True)
         when = _next_execution_time(ctx)
+        if plan.requires_backfill:  # the plan just computed everything up to now
+            return
         status = ctx.run("prod", execution_time=when, end=when, ignore_cron=True, skip_janitor=True)
     except SQLMeshError as error:
         raise TransformError(f"SQLMesh: {error}") from error
