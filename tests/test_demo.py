@@ -1,0 +1,46 @@
+"""End to end on the bundled default: tiny model, sample facts, probe, build, publish."""
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from warehouse.cli import main
+from warehouse.demo import demo
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from warehouse.settings import load_settings
+    settings = load_settings(tmp_path_factory.mktemp("demo") / "data")
+    return settings, demo(settings, progress=False)
+
+
+def test_demo_builds_a_published_warehouse_with_correct_predictions(built):
+    settings, lines = built
+    con = duckdb.connect(str(settings.published_database), read_only=True)
+    per_lang = con.execute("SELECT lang, n_facts, n_probed, n_correct FROM p_at_1 ORDER BY lang").fetchall()
+    flags = con.execute("SELECT lang, count(*) FILTER (WHERE is_correct) FROM predictions GROUP BY lang "
+                        "ORDER BY lang").fetchall()
+    pairs = con.execute("SELECT count(*) FROM language_overlap").fetchone()[0]
+    con.close()
+    assert [lang for lang, *_ in per_lang] == ["de", "en", "fr"]
+    assert all(n_facts == n_probed > 0 for _, n_facts, n_probed, _ in per_lang)
+    assert all(n_correct > 0 for *_, n_correct in per_lang), "the tiny model should get some facts right"
+    assert [(lang, n_correct) for lang, *_, n_correct in per_lang] == flags
+    assert pairs == 6
+    assert any("facts correct" in line for line in lines)
+
+
+def test_second_run_reuses_everything(built, capsys):
+    settings, _ = built
+    lines = demo(settings, progress=False)
+    assert any("3 unchanged" in line for line in lines)
+    assert any(line.startswith("probed 0 facts") for line in lines)
+
+
+def test_cli_summary_reads_the_published_file(built, capsys):
+    settings, _ = built
+    assert main(["--data-dir", str(settings.build_database.parent), "--quiet", "summary"]) == 0
+    assert "P@1" in capsys.readouterr().out
