@@ -1,0 +1,181 @@
+"""Load a Hugging Face masked LM (hub id, local directory or in-memory model) with its identity."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+class ModelLoadError(ValueError):
+    """A model or tokenizer that cannot be loaded or cannot be probed."""
+
+
+@dataclass
+class LoadedModel:
+    """A masked LM ready for probing (eval mode, on `device`) and what identifies it."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    name_or_path: str
+    model_id: str
+    revision: str | None
+    weights_sha256: str
+    device: str
+    n_layers: int
+    d_ff: int
+    vocab_size: int
+    max_length: int
+
+
+def pick_device(device: str | None) -> str:
+    """None or "auto": "cuda" when available, else "cpu"; any other name is checked."""
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)") from exc
+    if parsed.type == "cpu":
+        return device
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but CUDA is not available")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r}: only {torch.cuda.device_count()} CUDA device(s)")
+        return device
+    if parsed.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError("device 'mps' requested but MPS is not available")
+        return device
+    raise ValueError(f"unsupported device {device!r} (use auto, cpu, cuda, cuda:N or mps)")
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """sha256 over the state dict in name order: name, dtype, shape and bytes of each tensor.
+
+    Tied tensors (same storage, e.g. input embeddings and LM decoder) are hashed once."""
+    digest = hashlib.sha256()
+    seen = set()
+    state = model.state_dict()
+    for name in sorted(state):
+        tensor = state[name]
+        key = (tensor.data_ptr(), tensor.dtype, tuple(tensor.shape))
+        if key in seen:
+            continue
+        seen.add(key)
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}\n".encode())
+        data = tensor.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8)
+        digest.update(data.numpy())
+    return digest.hexdigest()
+
+
+def _max_length(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+    """Longest query (special tokens included) that the model's position embeddings accept.
+
+    RoBERTa-style embeddings (XLM-R) number positions from padding_idx + 1, so XLM-R's 514
+    position embeddings hold 512 tokens; the tokenizer's model_max_length caps it when set."""
+    limits = []
+    n_positions = getattr(model.config, "max_position_embeddings", None)
+    if n_positions:
+        embeddings = getattr(model.base_model, "embeddings", None)
+        positions = getattr(embeddings, "position_embeddings", None)
+        padding_idx = getattr(positions, "padding_idx", None)
+        limits.append(n_positions - (padding_idx + 1 if padding_idx is not None else 0))
+    if 0 < tokenizer.model_max_length < 1_000_000:
+        limits.append(tokenizer.model_max_length)
+    if not limits:
+        raise ModelLoadError("cannot tell the maximum query length: no max_position_embeddings")
+    return min(limits)
+
+
+def wrap_model(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    name_or_path: str,
+    device: str | None = None,
+    revision: str | None = None,
+) -> LoadedModel:
+    """Describe an in-memory masked LM; `revision` is a hub commit hash when known."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise ModelLoadError(f"{name_or_path}: a fast tokenizer (offset mappings) is needed")
+    if tokenizer.mask_token_id is None:
+        raise ModelLoadError(f"{name_or_path}: the tokenizer has no mask token")
+    device = pick_device(device)
+    sha = weights_sha256(model)
+    config = model.config
+    return LoadedModel(
+        model=model.to(device).eval(),
+        tokenizer=tokenizer,
+        name_or_path=name_or_path,
+        model_id=f"{name_or_path}@{(revision or sha)[:12]}",
+        revision=revision,
+        weights_sha256=sha,
+        device=device,
+        n_layers=config.num_hidden_layers,
+        d_ff=config.intermediate_size,
+        vocab_size=config.vocab_size,
+        max_length=_max_length(model, tokenizer),
+    )
+
+
+def _hub_commit(name_or_path: str, revision: str | None) -> str | None:
+    """The commit a hub id's revision points to; None for local directories or when unknown."""
+    if Path(name_or_path).exists():
+        return None
+    from huggingface_hub import resolve_revision
+
+    try:
+        return resolve_revision(name_or_path, revision=revision).resolved
+    except Exception:  # unreachable hub, unknown repo: from_pretrained reports it
+        return None
+
+
+def load_model(name_or_path: str, device: str | None = None, revision: str | None = None) -> LoadedModel:
+    """Load a masked LM and its tokenizer from the hub (pinned to one commit) or a local directory."""
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    commit = _hub_commit(name_or_path, revision)
+    pinned = commit or revision
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=pinned)
+        model = AutoModelForMaskedLM.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32)
+    except (OSError, ValueError, KeyError) as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelLoadError(f"cannot load masked LM {name_or_path!r}: {first_line}") from exc
+    return wrap_model(model, tokenizer, name_or_path, device, revision=commit)
+
+
+def mbert_tokenizer(vocab_path: str | Path) -> PreTrainedTokenizerBase:
+    """The mBERT cased WordPiece tokenizer (fast) built offline from its vocab.txt."""
+    from transformers import BertTokenizer
+
+    vocab_path = Path(vocab_path)
+    with vocab_path.open(encoding="utf-8") as f:
+        n_entries = sum(1 for _ in f)
+    tokenizer = BertTokenizer(vocab=str(vocab_path), do_lower_case=False, model_max_length=512)
+    if len(tokenizer) != n_entries:
+        raise ModelLoadError(f"{vocab_path}: tokenizer has {len(tokenizer)} tokens, vocab file {n_entries}")
+    return tokenizer
+
+
+def model_row(loaded: LoadedModel) -> dict:
+    """The row describing a probed model (the `models` table)."""
+    return {
+        "model_id": loaded.model_id,
+        "name_or_path": loaded.name_or_path,
+        "revision": loaded.revision,
+        "weights_sha256": loaded.weights_sha256,
+        "model_class": type(loaded.model).__name__,
+        "tokenizer_class": type(loaded.tokenizer).__name__,
+        "n_layers": loaded.n_layers,
+        "d_ff": loaded.d_ff,
+        "vocab_size": loaded.vocab_size,
+        "max_length": loaded.max_length,
+    }
