@@ -46,6 +46,11 @@ CREATE TABLE IF NOT EXISTS raw.predictions (
     gold_text TEXT, pred_text TEXT, gold_log_prob DOUBLE, skip_reason TEXT, probed_at TIMESTAMPTZ,
     shard_file TEXT NOT NULL, load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
 );
+CREATE TABLE IF NOT EXISTS raw.activations (
+    model_id TEXT NOT NULL, lang TEXT NOT NULL, uuid TEXT NOT NULL,
+    activations FLOAT[] NOT NULL,  -- n_layers * d_ff values; neuron id = layer * d_ff + index
+    shard_file TEXT NOT NULL, load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
+);
 """
 
 

@@ -1,0 +1,92 @@
+MODEL (
+  name marts.active_neurons,
+  kind INCREMENTAL_BY_PARTITION,
+  partitioned_by (model_id, lang),
+  grain (model_id, lang, uuid, neuron_rank),
+  description 'PROBELESS active neurons: for each fact of the population of (model, lang), the k_neurons neurons whose activation differs most from the other facts''. score(n, f) = mean over g != f of |a_n(f) - a_n(g)|, computed exactly from per-neuron sorts and prefix sums; ties go to the lower neuron id. A population of one fact has no scores.',
+  audits (
+    not_null(columns := (model_id, lang, uuid, neuron_rank, neuron_id, layer, neuron_index, score)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_rank)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_id)),
+    accepted_range(column := neuron_rank, min_v := 1, max_v := @VAR('k_neurons')),
+    accepted_range(column := score, min_v := 0)
+  )
+);
+
+WITH population AS (
+  SELECT * FROM intermediate.int_probeless_population
+), partitions AS (
+  SELECT model_id, lang, max(input_batch) AS input_batch, count(*) AS n_population
+  FROM population
+  GROUP BY model_id, lang
+), changed_partitions AS (
+  SELECT partitions.*
+  FROM partitions
+  ANTI JOIN (SELECT DISTINCT model_id, lang, input_batch FROM @this_model) AS done
+    ON done.model_id = partitions.model_id
+    AND done.lang = partitions.lang
+    AND done.input_batch = partitions.input_batch
+  WHERE partitions.n_population >= 2
+), neuron_values AS (
+  SELECT
+    population.model_id,
+    population.lang,
+    population.uuid,
+    changed_partitions.input_batch,
+    changed_partitions.n_population,
+    unnest(range(len(population.activations))) AS neuron_id,
+    unnest(population.activations)::DOUBLE AS value
+  FROM population
+  JOIN changed_partitions
+    ON changed_partitions.model_id = population.model_id AND changed_partitions.lang = population.lang
+), prefix_sums AS (
+  /* Per neuron, in value order: how many values are <= this one, their sum, and the total. */
+  SELECT
+    *,
+    count(*) OVER by_value AS n_at_most,
+    sum(value) OVER by_value AS sum_at_most,
+    sum(value) OVER (by_value ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
+  FROM neuron_values
+  WINDOW by_value AS (PARTITION BY model_id, lang, neuron_id ORDER BY value)
+), scores AS (
+  /* sum over g of |v - v_g| = v * (2 * n_at_most - m) + total - 2 * sum_at_most, ties included */
+  SELECT
+    model_id,
+    lang,
+    uuid,
+    input_batch,
+    neuron_id,
+    (value * (2 * n_at_most - n_population) + total - 2 * sum_at_most) / (n_population - 1) AS score
+  FROM prefix_sums
+), top_neurons AS (
+  SELECT
+    model_id,
+    lang,
+    uuid,
+    input_batch,
+    max_by({'neuron_id': neuron_id, 'score': score}, (score, -neuron_id), @VAR('k_neurons')) AS top
+  FROM scores
+  GROUP BY model_id, lang, uuid, input_batch
+), ranked AS (
+  SELECT
+    top_neurons.* EXCLUDE (top),
+    unnest(top) AS neuron,
+    unnest(range(1, len(top) + 1)) AS neuron_rank
+  FROM top_neurons
+), models AS (
+  SELECT * FROM staging.stg_models
+)
+SELECT
+  ranked.model_id::TEXT AS model_id, -- model identity
+  ranked.lang::TEXT AS lang, -- language
+  ranked.uuid::TEXT AS uuid, -- fact id
+  ranked.neuron_rank::INT AS neuron_rank, -- 1 = highest PROBELESS score
+  ranked.neuron.neuron_id::INT AS neuron_id, -- layer * d_ff + neuron_index
+  (ranked.neuron.neuron_id // models.d_ff)::INT AS layer, -- transformer layer, 0-based
+  (ranked.neuron.neuron_id % models.d_ff)::INT AS neuron_index, -- index within the layer's FFN
+  ranked.neuron.score::DOUBLE AS score, -- mean |a_n(f) - a_n(g)| over the other facts g of the population
+  ranked.input_batch::BIGINT AS input_batch, -- newest load batch behind this partition
+  now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
+FROM ranked
+JOIN models
+  ON models.model_id = ranked.model_id

@@ -1,0 +1,118 @@
+"""PROBELESS in SQL against the textbook formula in numpy, and the neuron marts built on it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from conftest import fact, write_release
+from ingest import shards
+from ingest.mlama import ingest_mlama
+from warehouse.build import build
+
+MODEL = "neuron-model@000000000000"
+N_LAYERS, D_FF, K = 2, 64, 50
+# language -> (facts correct, facts wrong); every fact has an activation vector
+POPULATIONS = {"en": (7, 2), "fr": (2, 1), "de": (1, 1)}
+
+
+def textbook_top(activations: np.ndarray) -> list[list[int]]:
+    """score(n, f) = mean over g != f of |a_n(f) - a_n(g)|; top K by score, ties to the lower id."""
+    m = len(activations)
+    tops = []
+    for f in range(m):
+        others = np.delete(activations, f, axis=0)
+        score = np.abs(others - activations[f]).sum(axis=0) / (m - 1)
+        tops.append(list(np.lexsort((np.arange(score.size), -score))[:K]))
+    return tops
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    from warehouse.settings import load_settings
+    tmp = tmp_path_factory.mktemp("pl")
+    settings = load_settings(tmp / "data")
+    rng = np.random.default_rng(7)
+    content, activations = {}, {}
+    for lang, (n_right, n_wrong) in POPULATIONS.items():
+        uuids = [f"u{i}" for i in range(n_right + n_wrong)]
+        content[lang] = {"templates": {"P1": "[X] is [Y] ."},
+                         "facts": {"P1": [fact(u, f"s{u}", f"o{u}") for u in uuids]}}
+        # small integers: many exact ties, and sums that float64 holds exactly
+        activations[lang] = rng.integers(0, 4, size=(len(uuids), N_LAYERS * D_FF)).astype(np.float32)
+    ingest_mlama(settings.build_database, write_release(tmp / "rel", content), progress=False)
+    shards.write_model(settings.shard_dir, {"model_id": MODEL, "name_or_path": "neuron-model",
+                                            "weights_sha256": "1" * 64, "n_layers": N_LAYERS, "d_ff": D_FF})
+    for lang, (n_right, n_wrong) in POPULATIONS.items():
+        rows = [dict(model_id=MODEL, lang=lang, relation="P1", uuid=f"u{i}", template="[X] is [Y] .",
+                     sub_label=f"su{i}", obj_label=f"ou{i}", query="q", n_mask_tokens=1, gold_token_ids=[1],
+                     pred_token_ids=[1] if i < n_right else [2], gold_text=None, pred_text=None,
+                     gold_log_prob=None, skip_reason=None, probed_at=datetime.now(timezone.utc))
+                for i in range(n_right + n_wrong)]
+        shards.write_shard(settings.shard_dir, pa.Table.from_pylist(rows, schema=shards.SHARD_SCHEMA))
+    shards.load_shards(settings.build_database, settings.shard_dir)
+    con = duckdb.connect(str(settings.build_database))
+    for lang, matrix in activations.items():
+        for i, vector in enumerate(matrix):
+            con.execute("INSERT INTO raw.activations VALUES (?, ?, ?, ?, 'test', 999, now())",
+                        [MODEL, lang, f"u{i}", vector.tolist()])
+    con.close()
+    build(settings, progress=False)
+    return settings, activations
+
+
+def published(settings, sql, params=()):
+    con = duckdb.connect(str(settings.published_database), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_active_neurons_match_the_textbook_formula(warehouse, lang):
+    settings, activations = warehouse
+    n_right = POPULATIONS[lang][0]
+    expected = textbook_top(activations[lang][:n_right].astype(np.float64))  # population: correct facts
+    for i in range(n_right):
+        got = published(settings, "SELECT neuron_id, score FROM active_neurons WHERE lang = ? AND uuid = ? "
+                                   "ORDER BY neuron_rank", [lang, f"u{i}"])
+        assert [n for n, _ in got] == expected[i]
+        population = activations[lang][:n_right].astype(np.float64)
+        scores = np.abs(np.delete(population, i, 0) - population[i]).sum(0) / (n_right - 1)
+        assert [s for _, s in got] == pytest.approx(list(scores[expected[i]]))
+
+
+def test_wrong_facts_and_single_fact_populations_have_no_active_neurons(warehouse):
+    settings, _ = warehouse
+    per_lang = dict(published(settings, "SELECT lang, count(DISTINCT uuid) FROM active_neurons GROUP BY lang"))
+    assert per_lang == {"en": 7, "fr": 2}  # de has one correct fact: no scores
+
+
+def test_layer_and_index_and_layer_bins(warehouse):
+    settings, _ = warehouse
+    bad = published(settings, "SELECT count(*) FROM active_neurons WHERE neuron_id <> layer * ? + neuron_index", [D_FF])
+    assert bad == [(0,)]
+    cells = published(settings, "SELECT layer, layer_bin, n_active FROM active_neuron_layers WHERE lang = 'en'")
+    assert len(cells) == N_LAYERS * 16
+    by_hand = published(settings, "SELECT layer, neuron_index // 4, count(*) FROM active_neurons WHERE lang = 'en' "
+                                  "GROUP BY ALL")
+    assert {(l, b): n for l, b, n in cells if n} == {(l, b): n for l, b, n in by_hand}
+
+
+def test_neuron_overlap_and_similarity(warehouse):
+    settings, _ = warehouse
+    sets = {}
+    for lang, uuid, neuron in published(settings, "SELECT lang, uuid, neuron_id FROM active_neurons"):
+        sets.setdefault((lang, uuid), set()).add(neuron)
+    got = {(uuid): j for uuid, j in published(
+        settings, "SELECT uuid, jaccard FROM neuron_overlap WHERE lang_a = 'en' AND lang_b = 'fr'")}
+    expected = {u: len(sets[("en", u)] & sets[("fr", u)]) / len(sets[("en", u)] | sets[("fr", u)])
+                for (lang, u) in sets if lang == "fr"}
+    assert got == pytest.approx(expected)
+    [(n, mean)] = published(settings, "SELECT n_shared_facts, mean_jaccard FROM neuron_similarity "
+                                      "WHERE lang_a = 'fr' AND lang_b = 'en'")
+    assert n == 2 and mean == pytest.approx(np.mean(list(expected.values())))
