@@ -1,8 +1,10 @@
-"""Parquet shards written by the probe -> raw.predictions (and the model's row in raw.models).
+"""Parquet shards written by the probe -> raw.predictions, raw.activations and raw.models.
 
-Layout: <shard_dir>/predictions/<model slug>/model.json and <model slug>/<lang>/part-*.parquet.
-Each shard is loaded once, in its own transaction; a shard that cannot be read or has the wrong
-columns is refused with its path and nothing else changes.
+Layout: <shard_dir>/<model slug>/model.json, and per language
+<model slug>/<lang>/predictions-<time>.parquet and activations-<time>.parquet.
+Each shard is loaded once, in its own transaction (predictions before activations); a shard that
+cannot be read, has the wrong columns or does not fit the model is refused with its path, and
+nothing loaded before it is lost.
 """
 from __future__ import annotations
 
@@ -12,14 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from compute.probe import PREDICTION_SCHEMA
 from warehouse import db
 
-# What a shard holds: the probe's output plus the query inputs it was built from.
+# A predictions shard: the probe's output plus the query inputs it was built from.
 SHARD_SCHEMA = PREDICTION_SCHEMA.insert(4, pa.field("template", pa.string())) \
     .insert(5, pa.field("sub_label", pa.string())).insert(6, pa.field("obj_label", pa.string()))
+# An activations shard as loaded (the file may hold float16 vectors; they load as float32).
+ACTIVATIONS_SCHEMA = pa.schema([("model_id", pa.string()), ("lang", pa.string()), ("uuid", pa.string()),
+                                ("activations", pa.list_(pa.float32()))])
+SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": ACTIVATIONS_SCHEMA}
 MODEL_FILE = "model.json"
 
 
@@ -29,7 +36,7 @@ class ShardError(Exception):
 
 def model_dir(shard_dir: Path, model_id: str) -> Path:
     """The folder holding one model's shards."""
-    return Path(shard_dir) / "predictions" / re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
+    return Path(shard_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
 
 
 def write_model(shard_dir: Path, row: dict) -> Path:
@@ -41,40 +48,41 @@ def write_model(shard_dir: Path, row: dict) -> Path:
     return path
 
 
-def write_shard(shard_dir: Path, table: pa.Table) -> Path:
-    """Write one (model, lang) chunk of predictions; the file appears whole or not at all."""
+def write_shard(shard_dir: Path, table: pa.Table, kind: str = "predictions") -> Path:
+    """Write one (model, lang) chunk of `kind`; the file appears whole or not at all."""
     model_ids, langs = set(table["model_id"].to_pylist()), set(table["lang"].to_pylist())
     if len(model_ids) != 1 or len(langs) != 1:
         raise ValueError("a shard holds exactly one model and one language")
     folder = model_dir(shard_dir, model_ids.pop()) / langs.pop()
     folder.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    path = folder / f"part-{stamp}.parquet"
+    path = folder / f"{kind}-{stamp}.parquet"
     tmp = path.with_suffix(".tmp")
-    pq.write_table(table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA), tmp)
+    table = table.select(SCHEMAS[kind].names)
+    pq.write_table(table.cast(SHARD_SCHEMA) if kind == "predictions" else table, tmp)
     tmp.replace(path)
     return path
 
 
-def _read_shard(path: Path) -> pa.Table:
+def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
     try:
         table = pq.read_table(path)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
         raise ShardError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
-    missing = [name for name in SHARD_SCHEMA.names if name not in table.column_names]
+    missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{path}: missing column(s) {', '.join(missing)}")
     try:
-        return table.select(SHARD_SCHEMA.names).cast(SHARD_SCHEMA)
+        return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
         raise ShardError(f"{path}: columns of the wrong type ({str(error).splitlines()[0]})") from error
 
 
-def _register_model(con, folder: Path) -> str:
+def _register_model(con, folder: Path) -> dict:
     path = folder / MODEL_FILE
     try:
         row = json.loads(path.read_text())
-        model_id = row["model_id"]
+        row["model_id"]
     except (OSError, ValueError, KeyError) as error:
         raise ShardError(f"{path}: no readable model description ({error})") from error
     columns = ["model_id", "name_or_path", "revision", "weights_sha256", "model_class", "tokenizer_class",
@@ -84,31 +92,49 @@ def _register_model(con, folder: Path) -> str:
         f"VALUES ({', '.join('?' * len(columns))}, now()) ON CONFLICT DO NOTHING",
         [row.get(column) for column in columns],
     )
-    return model_id
+    return row
+
+
+def _check_activations(con, path: Path, table: pa.Table, model: dict) -> None:
+    """Vectors as wide as the model has neurons, and only for facts that have a prediction."""
+    width = (model.get("n_layers") or 0) * (model.get("d_ff") or 0)
+    widths = set(pc.list_value_length(table["activations"]).to_pylist())
+    if widths - {width}:
+        raise ShardError(f"{path}: activation vectors of width {sorted(widths - {width})[0]}, but "
+                         f"{model['model_id']} has {width} neurons (n_layers x d_ff)")
+    con.register("shard_keys", table.select(["model_id", "lang", "uuid"]))
+    orphans = con.execute("SELECT uuid FROM shard_keys s ANTI JOIN raw.predictions p "
+                          "USING (model_id, lang, uuid) ORDER BY uuid").fetchall()
+    con.unregister("shard_keys")
+    if orphans:
+        raise ShardError(f"{path}: {len(orphans)} fact(s) with activations but no prediction "
+                         f"(first: uuid {orphans[0][0]})")
 
 
 def load_shards(database: str | Path, shard_dir: str | Path) -> int:
     """Load every shard under `shard_dir` that is not loaded yet. Returns the rows loaded."""
-    root = Path(shard_dir) / "predictions"
-    paths = sorted(root.glob("*/*/part-*.parquet")) if root.exists() else []
+    root = Path(shard_dir)
     con = db.connect(database)
     try:
         loaded = {row[0] for row in con.execute(
-            "SELECT source FROM raw.load_batches WHERE kind = 'predictions'").fetchall()}
+            "SELECT source FROM raw.load_batches WHERE kind IN ('predictions', 'activations')").fetchall()}
         n_rows = 0
-        for path in paths:
-            if str(path) in loaded:
-                continue
-            table = _read_shard(path)
-            with db.transaction(con):
-                model_id = _register_model(con, path.parents[1])
-                if set(table["model_id"].to_pylist()) != {model_id}:
-                    raise ShardError(f"{path}: rows of another model than {model_id}")
-                batch = db.new_batch(con, "predictions", str(path), path.parent.name, None, table.num_rows, 0)
-                con.register("shard", table)
-                con.execute("INSERT INTO raw.predictions SELECT *, ?, ?, now() FROM shard", [str(path), batch])
-                con.unregister("shard")
-            n_rows += table.num_rows
+        for kind, schema in SCHEMAS.items():
+            for path in sorted(root.glob(f"*/*/{kind}-*.parquet")) if root.exists() else []:
+                if str(path) in loaded:
+                    continue
+                table = _read_shard(path, schema)
+                with db.transaction(con):
+                    model = _register_model(con, path.parents[1])
+                    if set(table["model_id"].to_pylist()) != {model["model_id"]}:
+                        raise ShardError(f"{path}: rows of another model than {model['model_id']}")
+                    if kind == "activations":
+                        _check_activations(con, path, table, model)
+                    batch = db.new_batch(con, kind, str(path), path.parent.name, None, table.num_rows, 0)
+                    con.register("shard", table)
+                    con.execute(f"INSERT INTO raw.{kind} SELECT *, ?, ?, now() FROM shard", [str(path), batch])
+                    con.unregister("shard")
+                n_rows += table.num_rows
         return n_rows
     finally:
         con.close()

@@ -53,13 +53,10 @@ def warehouse(tmp_path_factory):
                      gold_log_prob=None, skip_reason=None, probed_at=datetime.now(timezone.utc))
                 for i in range(n_right + n_wrong)]
         shards.write_shard(settings.shard_dir, pa.Table.from_pylist(rows, schema=shards.SHARD_SCHEMA))
+        shards.write_shard(settings.shard_dir, pa.table({
+            "model_id": [MODEL] * len(rows), "lang": [lang] * len(rows), "uuid": [r["uuid"] for r in rows],
+            "activations": pa.array(activations[lang].tolist(), pa.list_(pa.float32()))}), kind="activations")
     shards.load_shards(settings.build_database, settings.shard_dir)
-    con = duckdb.connect(str(settings.build_database))
-    for lang, matrix in activations.items():
-        for i, vector in enumerate(matrix):
-            con.execute("INSERT INTO raw.activations VALUES (?, ?, ?, ?, 'test', 999, now())",
-                        [MODEL, lang, f"u{i}", vector.tolist()])
-    con.close()
     build(settings, progress=False)
     return settings, activations
 
