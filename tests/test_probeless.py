@@ -16,7 +16,7 @@ from warehouse.build import build
 MODEL = "neuron-model@000000000000"
 N_LAYERS, D_FF, K = 2, 64, 50
 # language -> (facts correct, facts wrong); every fact has an activation vector
-POPULATIONS = {"en": (7, 2), "fr": (2, 1), "de": (1, 1)}
+POPULATIONS = {"en": (7, 2), "fr": (2, 1), "de": (1, 1), "es": (3, 0)}
 
 
 def textbook_top(activations: np.ndarray) -> list[list[int]]:
@@ -30,23 +30,22 @@ def textbook_top(activations: np.ndarray) -> list[list[int]]:
     return tops
 
 
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory):
-    from warehouse.settings import load_settings
-    tmp = tmp_path_factory.mktemp("pl")
-    settings = load_settings(tmp / "data")
-    rng = np.random.default_rng(7)
+def load_languages(settings, folder, langs) -> dict[str, np.ndarray]:
+    """Facts, predictions and activations of `langs` (POPULATIONS), through the real loaders."""
     content, activations = {}, {}
-    for lang, (n_right, n_wrong) in POPULATIONS.items():
+    for lang in langs:
+        n_right, n_wrong = POPULATIONS[lang]
         uuids = [f"u{i}" for i in range(n_right + n_wrong)]
         content[lang] = {"templates": {"P1": "[X] is [Y] ."},
                          "facts": {"P1": [fact(u, f"s{u}", f"o{u}") for u in uuids]}}
         # small integers: many exact ties, and sums that float64 holds exactly
+        rng = np.random.default_rng(sum(map(ord, lang)))
         activations[lang] = rng.integers(0, 4, size=(len(uuids), N_LAYERS * D_FF)).astype(np.float32)
-    ingest_mlama(settings.build_database, write_release(tmp / "rel", content), progress=False)
+    ingest_mlama(settings.build_database, write_release(folder, content), progress=False)
     shards.write_model(settings.shard_dir, {"model_id": MODEL, "name_or_path": "neuron-model",
                                             "weights_sha256": "1" * 64, "n_layers": N_LAYERS, "d_ff": D_FF})
-    for lang, (n_right, n_wrong) in POPULATIONS.items():
+    for lang in langs:
+        n_right, n_wrong = POPULATIONS[lang]
         rows = [dict(model_id=MODEL, lang=lang, relation="P1", uuid=f"u{i}", template="[X] is [Y] .",
                      sub_label=f"su{i}", obj_label=f"ou{i}", query="q", n_mask_tokens=1, gold_token_ids=[1],
                      pred_token_ids=[1] if i < n_right else [2], gold_text=None, pred_text=None,
@@ -57,6 +56,15 @@ def warehouse(tmp_path_factory):
             "model_id": [MODEL] * len(rows), "lang": [lang] * len(rows), "uuid": [r["uuid"] for r in rows],
             "activations": pa.array(activations[lang].tolist(), pa.list_(pa.float32()))}), kind="activations")
     shards.load_shards(settings.build_database, settings.shard_dir)
+    return activations
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    from warehouse.settings import load_settings
+    tmp = tmp_path_factory.mktemp("pl")
+    settings = load_settings(tmp / "data")
+    activations = load_languages(settings, tmp / "rel", ["en", "fr", "de"])
     build(settings, progress=False)
     return settings, activations
 
@@ -113,3 +121,19 @@ def test_neuron_overlap_and_similarity(warehouse):
     [(n, mean)] = published(settings, "SELECT n_shared_facts, mean_jaccard FROM neuron_similarity "
                                       "WHERE lang_a = 'fr' AND lang_b = 'en'")
     assert n == 2 and mean == pytest.approx(np.mean(list(expected.values())))
+
+
+def test_adding_a_language_computes_only_its_scores_and_pairs(tmp_path, settings):
+    load_languages(settings, tmp_path / "a", ["en", "fr"])
+    build(settings, progress=False)
+    stamps = {"active_neurons": "lang || uuid || neuron_rank", "neuron_overlap": "lang_a || lang_b || uuid",
+              "active_neuron_layers": "lang || layer || '/' || layer_bin"}
+    query = "SELECT {key}, computed_at FROM {table}"
+    before = {t: dict(published(settings, query.format(key=k, table=t))) for t, k in stamps.items()}
+    load_languages(settings, tmp_path / "b", ["es"])
+    build(settings, progress=False)
+    after = {t: dict(published(settings, query.format(key=k, table=t))) for t, k in stamps.items()}
+    for table in stamps:
+        new = set(after[table]) - set(before[table])
+        assert new and all("es" in key for key in new), table
+        assert {key: after[table][key] for key in before[table]} == before[table], f"{table} recomputed"
