@@ -27,52 +27,60 @@ WITH population AS (
     AND done.lang = partitions.lang
     AND done.input_batch = partitions.input_batch
   WHERE partitions.n_population >= 2
-), neuron_values AS (
+), members AS (
+  /* small integer keys: sorting on them is much faster than on (model_id, lang, uuid) strings */
   SELECT
-    population.model_id,
-    population.lang,
-    population.uuid,
+    population.* EXCLUDE (input_batch),
     changed_partitions.input_batch,
     changed_partitions.n_population,
-    unnest(range(len(population.activations))) AS neuron_id,
-    unnest(population.activations)::DOUBLE AS value
+    dense_rank() OVER (ORDER BY population.model_id, population.lang) AS partition_no,
+    row_number() OVER (ORDER BY population.model_id, population.lang, population.uuid) AS member_no
   FROM population
   JOIN changed_partitions
     ON changed_partitions.model_id = population.model_id AND changed_partitions.lang = population.lang
+), neuron_values AS (
+  SELECT
+    partition_no,
+    member_no,
+    n_population,
+    unnest(range(len(activations))) AS neuron_id,
+    unnest(activations) AS value
+  FROM members
 ), prefix_sums AS (
   /* Per neuron, in value order: how many values are <= this one, their sum, and the total. */
   SELECT
-    *,
+    member_no,
+    neuron_id,
+    n_population,
+    value,
     count(*) OVER by_value AS n_at_most,
-    sum(value) OVER by_value AS sum_at_most,
-    sum(value) OVER (by_value ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
+    sum(value::DOUBLE) OVER by_value AS sum_at_most,
+    sum(value::DOUBLE) OVER (by_value ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS total
   FROM neuron_values
-  WINDOW by_value AS (PARTITION BY model_id, lang, neuron_id ORDER BY value)
+  WINDOW by_value AS (PARTITION BY partition_no, neuron_id ORDER BY value)
 ), scores AS (
   /* sum over g of |v - v_g| = v * (2 * n_at_most - m) + total - 2 * sum_at_most, ties included */
   SELECT
-    model_id,
-    lang,
-    uuid,
-    input_batch,
+    member_no,
     neuron_id,
     (value * (2 * n_at_most - n_population) + total - 2 * sum_at_most) / (n_population - 1) AS score
   FROM prefix_sums
 ), top_neurons AS (
   SELECT
-    model_id,
-    lang,
-    uuid,
-    input_batch,
+    member_no,
     max_by({'neuron_id': neuron_id, 'score': score}, (score, -neuron_id), @VAR('k_neurons')) AS top
   FROM scores
-  GROUP BY model_id, lang, uuid, input_batch
+  GROUP BY member_no
 ), ranked AS (
   SELECT
-    top_neurons.* EXCLUDE (top),
-    unnest(top) AS neuron,
-    unnest(range(1, len(top) + 1)) AS neuron_rank
+    members.model_id,
+    members.lang,
+    members.uuid,
+    members.input_batch,
+    unnest(top_neurons.top) AS neuron,
+    unnest(range(1, len(top_neurons.top) + 1)) AS neuron_rank
   FROM top_neurons
+  JOIN members USING (member_no)
 ), models AS (
   SELECT * FROM staging.stg_models
 )
