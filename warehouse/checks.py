@@ -53,6 +53,12 @@ def _suites():
              gxe.ExpectColumnPairValuesToBeEqual(column_A="n_gold", column_B="n_pred",
                                                  ignore_row_if="either_value_is_missing")],
         ),
+        "raw_activations": (
+            "SELECT a.model_id, a.lang, a.uuid, len(a.activations) AS width, m.n_layers * m.d_ff AS n_neurons "
+            "FROM raw.activations a LEFT JOIN raw.models m USING (model_id)",
+            [*not_null("model_id", "lang", "uuid", "n_neurons"),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="width", column_B="n_neurons")],
+        ),
         "marts_predictions": (
             "SELECT model_id, lang, uuid, probe_status, is_correct, n_mask_tokens FROM marts.predictions",
             [*not_null("model_id", "lang", "uuid", "probe_status", "is_correct"),
@@ -74,6 +80,23 @@ def _suites():
              between("jaccard", 0, 1),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_correct_either", column_B="n_correct_both",
                                                          or_equal=True)],
+        ),
+        "marts_active_neurons": (
+            "SELECT model_id, lang, uuid, neuron_rank, neuron_id, layer, neuron_index, score FROM marts.active_neurons",
+            [*not_null("model_id", "lang", "uuid", "neuron_rank", "neuron_id", "layer", "neuron_index", "score"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang", "uuid", "neuron_rank"]),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang", "uuid", "neuron_id"]),
+             between("neuron_rank", 1, None), between("score", 0, None), between("layer", 0, None)],
+        ),
+        "marts_neuron_overlap": (
+            "SELECT model_id, lang_a, lang_b, uuid, jaccard FROM marts.neuron_overlap",
+            [*not_null("model_id", "lang_a", "lang_b", "uuid", "jaccard"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["model_id", "lang_a", "lang_b", "uuid"]),
+             between("jaccard", 0, 1)],
+        ),
+        "marts_neuron_similarity": (
+            "SELECT * FROM marts.neuron_similarity",
+            [*not_null("model_id", "lang_a", "lang_b", "mean_jaccard"), between("mean_jaccard", 0, 1)],
         ),
     }
 
