@@ -19,9 +19,33 @@ class TransformError(Exception):
     """A model or a blocking audit failed; nothing was published."""
 
 
+class _RecordFailures:
+    """Keeps one line per failed model or audit, whatever the console shows."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failures: list[str] = []
+
+    def log_failed_models(self, errors) -> None:
+        for error in errors:
+            name = (getattr(error.node, "name", None) or getattr(error.node, "snapshot_name", "?")).replace('"', "")
+            cause = error.__cause__ or error
+            detail = " ".join(str(cause).split())[:300]
+            self.failures.append(f"{name}: {type(cause).__name__}: {detail}")
+        super().log_failed_models(errors)
+
+
+class QuietConsole(_RecordFailures, NoopConsole):
+    pass
+
+
+class ProgressConsole(_RecordFailures, TerminalConsole):
+    pass
+
+
 def context(settings: Settings, progress: bool = True) -> Context:
     """A SQLMesh context on this project and the settings' build database."""
-    set_console(TerminalConsole() if progress else NoopConsole())
+    set_console(ProgressConsole() if progress else QuietConsole())
     logging.getLogger("sqlmesh").setLevel(logging.ERROR)
     return Context(paths=ROOT, config=settings.sqlmesh_config)
 
@@ -46,8 +70,13 @@ def transform(settings: Settings, progress: bool = True) -> None:
             return
         status = ctx.run("prod", execution_time=when, end=when, ignore_cron=True, skip_janitor=True)
     except SQLMeshError as error:
-        raise TransformError(f"SQLMesh: {error}") from error
+        raise TransformError(_failure(ctx, str(error))) from error
     finally:
         ctx.close()
     if status == CompletionStatus.FAILURE:
-        raise TransformError("a model or a blocking audit failed (see above); nothing was published")
+        raise TransformError(_failure(ctx, "a model or a blocking audit failed"))
+
+
+def _failure(ctx: Context, fallback: str) -> str:
+    failures = getattr(ctx.console, "failures", [])
+    return "; ".join(failures) + "; nothing was published" if failures else fallback
