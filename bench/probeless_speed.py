@@ -1,9 +1,9 @@
 """PROBELESS for one language: the SQL model vs a plain numpy sort-and-prefix-sum, in one run.
 
 Synthetic activations of mBERT's shape (default 2,000 facts x 36,864 neurons) go into a fresh
-warehouse; the timed step is the SQLMesh run that computes marts.active_neurons (and the small
-marts after it). numpy computes the same top-k in a separate process. Peak memory is each
-process's maximum resident set size.
+warehouse; the timed step, in a process of its own, is the SQLMesh run that computes
+marts.active_neurons (and the small marts after it). numpy computes the same top-k in another
+process. Peak memory is each process's maximum resident set size.
 
     .venv/bin/python bench/probeless_speed.py [--facts 2000] [--neurons 36864] [--memory-limit 4GB]
 """
@@ -67,7 +67,8 @@ def build_population(settings, facts: int, n_layers: int, d_ff: int) -> None:
 
 
 def child(mode: str, workdir: Path, facts: int, neurons: int, memory_limit: str) -> dict:
-    activations = np.random.default_rng(0).standard_normal((facts, neurons)).astype(np.float32)
+    activations = np.random.default_rng(0).standard_normal((facts, neurons)).astype(np.float32) \
+        if mode != "sql" else None
     if mode == "numpy":
         start = time.perf_counter()
         top, _ = numpy_top(activations)
@@ -77,29 +78,31 @@ def child(mode: str, workdir: Path, facts: int, neurons: int, memory_limit: str)
     import duckdb
     import pyarrow as pa
 
+    from ingest import shards
     from warehouse.settings import load_settings
     from warehouse.transform import transform
 
     settings = load_settings(workdir / "data")
     settings.sqlmesh_config.gateways["local"].connection.connector_config["memory_limit"] = memory_limit
+    if mode == "sql":  # only the run that computes PROBELESS, in a process of its own
+        start = time.perf_counter()
+        transform(settings, progress=False)
+        seconds = time.perf_counter() - start
+        con = duckdb.connect(str(settings.build_database), read_only=True)
+        rows = con.execute("SELECT uuid, list(neuron_id ORDER BY neuron_rank) FROM marts.active_neurons "
+                           "GROUP BY uuid ORDER BY uuid").fetchall()
+        con.close()
+        np.save(workdir / "sql_top.npy", np.array([r[1] for r in rows]))
+        return {"seconds": seconds}
     build_population(settings, facts, n_layers=neurons // 3072 or 1, d_ff=min(neurons, 3072))
     transform(settings, progress=False)  # everything but the activations
-    con = duckdb.connect(str(settings.build_database))
-    vectors = pa.table({"uuid": [f"u{i:05d}" for i in range(facts)],
-                      "activations": pa.FixedSizeListArray.from_arrays(pa.array(activations.reshape(-1)), neurons)})
-    con.execute("INSERT INTO raw.activations SELECT 'bench-model@0', 'en', uuid, activations::FLOAT[], "
-                "'bench', 1000000, now() FROM vectors")
-    con.close()
-    del vectors
-    start = time.perf_counter()
-    transform(settings, progress=False)
-    seconds = time.perf_counter() - start
-    con = duckdb.connect(str(settings.build_database), read_only=True)
-    rows = con.execute("SELECT uuid, list(neuron_id ORDER BY neuron_rank) FROM marts.active_neurons "
-                       "GROUP BY uuid ORDER BY uuid").fetchall()
-    con.close()
-    np.save(workdir / "sql_top.npy", np.array([r[1] for r in rows]))
-    return {"seconds": seconds}
+    shards.write_shard(settings.shard_dir, pa.table({
+        "model_id": ["bench-model@0"] * facts, "lang": ["en"] * facts, "uuid": [f"u{i:05d}" for i in range(facts)],
+        "activations": pa.FixedSizeListArray.from_arrays(pa.array(activations.reshape(-1)), neurons)}),
+        kind="activations")
+    del activations
+    shards.load_shards(settings.build_database, settings.shard_dir)
+    return {"seconds": 0.0}
 
 
 def main() -> None:
@@ -107,7 +110,7 @@ def main() -> None:
     parser.add_argument("--facts", type=int, default=2000)
     parser.add_argument("--neurons", type=int, default=36864)
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory_limit for the SQL run")
-    parser.add_argument("--child", choices=["numpy", "sql"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["numpy", "prepare", "sql"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -117,7 +120,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as workdir:
         results = {}
-        for mode in ("numpy", "sql"):
+        for mode in ("numpy", "prepare", "sql"):
             out = subprocess.run([sys.executable, __file__, "--child", mode, "--workdir", workdir,
                                   "--facts", str(args.facts), "--neurons", str(args.neurons),
                                   "--memory-limit", args.memory_limit],

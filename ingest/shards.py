@@ -13,6 +13,7 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -111,6 +112,19 @@ def _check_activations(con, path: Path, table: pa.Table, model: dict) -> None:
                          f"(first: uuid {orphans[0][0]})")
 
 
+def _per_layer(table: pa.Table, model: dict) -> pa.Table:
+    """One row per (fact, layer): DuckDB then moves d_ff values per row, not n_layers * d_ff."""
+    n_layers, d_ff = model["n_layers"], model["d_ff"]
+    repeat = np.repeat(np.arange(table.num_rows), n_layers)
+    values = pc.list_flatten(table["activations"]).combine_chunks()
+    return pa.table({
+        "model_id": table["model_id"].take(repeat), "lang": table["lang"].take(repeat),
+        "uuid": table["uuid"].take(repeat),
+        "layer": pa.array(np.tile(np.arange(n_layers, dtype=np.int32), table.num_rows)),
+        "activations": pa.FixedSizeListArray.from_arrays(values, d_ff).cast(pa.list_(pa.float32())),
+    })
+
+
 def load_shards(database: str | Path, shard_dir: str | Path) -> int:
     """Load every shard under `shard_dir` that is not loaded yet. Returns the rows loaded."""
     root = Path(shard_dir)
@@ -130,6 +144,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                         raise ShardError(f"{path}: rows of another model than {model['model_id']}")
                     if kind == "activations":
                         _check_activations(con, path, table, model)
+                        table = _per_layer(table, model)
                     batch = db.new_batch(con, kind, str(path), path.parent.name, None, table.num_rows, 0)
                     con.register("shard", table)
                     con.execute(f"INSERT INTO raw.{kind} SELECT *, ?, ?, now() FROM shard", [str(path), batch])

@@ -89,10 +89,10 @@ def test_activation_shards_load_as_float32_and_are_checked(settings):
     shards.write_model(settings.shard_dir, {**MODEL, "n_layers": 2, "d_ff": 3})
     shards.write_shard(settings.shard_dir, table("en"))
     shards.write_shard(settings.shard_dir, activations(["u0", "u1"], 6), kind="activations")
-    assert load_shards(settings.build_database, settings.shard_dir) == 5
+    assert load_shards(settings.build_database, settings.shard_dir) == 3 + 2 * 2  # a row per fact and layer
     con = duckdb.connect(str(settings.build_database), read_only=True)
-    assert con.execute("SELECT uuid, activations FROM raw.activations ORDER BY uuid").fetchall() == [
-        ("u0", [0.5] * 6), ("u1", [0.5] * 6)]
+    assert con.execute("SELECT uuid, layer, activations FROM raw.activations ORDER BY uuid, layer").fetchall() == [
+        ("u0", 0, [0.5] * 3), ("u0", 1, [0.5] * 3), ("u1", 0, [0.5] * 3), ("u1", 1, [0.5] * 3)]
     con.close()
 
     wide = shards.write_shard(settings.shard_dir, activations(["u2"], 7), kind="activations")
@@ -103,5 +103,5 @@ def test_activation_shards_load_as_float32_and_are_checked(settings):
     with pytest.raises(ShardError, match=f"{orphan.name}: 1 fact.s. with activations but no prediction .first: uuid zz"):
         load_shards(settings.build_database, settings.shard_dir)
     con = duckdb.connect(str(settings.build_database), read_only=True)
-    assert con.execute("SELECT count(*) FROM raw.activations").fetchone()[0] == 2  # nothing lost
+    assert con.execute("SELECT count(*) FROM raw.activations").fetchone()[0] == 4  # nothing lost
     con.close()

@@ -54,10 +54,14 @@ def _suites():
                                                  ignore_row_if="either_value_is_missing")],
         ),
         "raw_activations": (
-            "SELECT a.model_id, a.lang, a.uuid, len(a.activations) AS width, m.n_layers * m.d_ff AS n_neurons "
-            "FROM raw.activations a LEFT JOIN raw.models m USING (model_id)",
-            [*not_null("model_id", "lang", "uuid", "n_neurons"),
-             gxe.ExpectColumnPairValuesToBeEqual(column_A="width", column_B="n_neurons")],
+            "SELECT a.model_id, a.lang, a.uuid, count(*) AS n_layer_rows, min(len(a.activations)) AS min_width, "
+            "max(len(a.activations)) AS max_width, any_value(m.n_layers) AS n_layers, any_value(m.d_ff) AS d_ff "
+            "FROM raw.activations a LEFT JOIN raw.models m USING (model_id) "
+            "GROUP BY a.model_id, a.lang, a.uuid, a.load_batch",
+            [*not_null("model_id", "lang", "uuid", "n_layers", "d_ff"),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="n_layer_rows", column_B="n_layers"),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="min_width", column_B="d_ff"),
+             gxe.ExpectColumnPairValuesToBeEqual(column_A="max_width", column_B="d_ff")],
         ),
         "marts_predictions": (
             "SELECT model_id, lang, uuid, probe_status, is_correct, n_mask_tokens FROM marts.predictions",

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS raw.predictions (
 );
 CREATE TABLE IF NOT EXISTS raw.activations (
     model_id TEXT NOT NULL, lang TEXT NOT NULL, uuid TEXT NOT NULL,
-    activations FLOAT[] NOT NULL,  -- n_layers * d_ff values; neuron id = layer * d_ff + index
+    layer INTEGER NOT NULL,        -- one row per layer keeps DuckDB's vectors small
+    activations FLOAT[] NOT NULL,  -- d_ff values; neuron id = layer * d_ff + index
     shard_file TEXT NOT NULL, load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
 );
 """

@@ -2,7 +2,7 @@ MODEL (
   name intermediate.int_probeless_population,
   kind VIEW,
   description 'The PROBELESS population of each (model, lang): the activation vectors of its correctly predicted facts (setting probeless_population = "all": of every probed fact), the latest capture of each.',
-  grain (model_id, lang, uuid)
+  grain (model_id, lang, uuid, layer)
 );
 
 WITH predictions AS (
@@ -10,13 +10,14 @@ WITH predictions AS (
 ), activations AS (
   SELECT *
   FROM staging.stg_activations
-  QUALIFY row_number() OVER (PARTITION BY model_id, lang, uuid ORDER BY load_batch DESC) = 1
+  QUALIFY load_batch = max(load_batch) OVER (PARTITION BY model_id, lang, uuid)
 )
 SELECT
   activations.model_id, -- model identity
   activations.lang, -- language
   activations.uuid, -- fact id
-  activations.activations, -- activation vector
+  activations.layer, -- transformer layer
+  activations.activations, -- the layer's activation vector
   greatest(activations.load_batch, predictions.input_batch) AS input_batch -- newest load batch behind the row
 FROM activations
 JOIN predictions

@@ -16,7 +16,7 @@ MODEL (
 WITH population AS (
   SELECT * FROM intermediate.int_probeless_population
 ), partitions AS (
-  SELECT model_id, lang, max(input_batch) AS input_batch, count(*) AS n_population
+  SELECT model_id, lang, max(input_batch) AS input_batch, count(DISTINCT uuid) AS n_population
   FROM population
   GROUP BY model_id, lang
 ), changed_partitions AS (
@@ -30,22 +30,26 @@ WITH population AS (
 ), members AS (
   /* small integer keys: sorting on them is much faster than on (model_id, lang, uuid) strings */
   SELECT
-    population.* EXCLUDE (input_batch),
+    facts.*,
     changed_partitions.input_batch,
     changed_partitions.n_population,
-    dense_rank() OVER (ORDER BY population.model_id, population.lang) AS partition_no,
-    row_number() OVER (ORDER BY population.model_id, population.lang, population.uuid) AS member_no
-  FROM population
+    dense_rank() OVER (ORDER BY facts.model_id, facts.lang) AS partition_no,
+    row_number() OVER (ORDER BY facts.model_id, facts.lang, facts.uuid) AS member_no
+  FROM (SELECT DISTINCT model_id, lang, uuid FROM population) AS facts
   JOIN changed_partitions
-    ON changed_partitions.model_id = population.model_id AND changed_partitions.lang = population.lang
+    ON changed_partitions.model_id = facts.model_id AND changed_partitions.lang = facts.lang
 ), neuron_values AS (
   SELECT
-    partition_no,
-    member_no,
-    n_population,
-    unnest(range(len(activations))) AS neuron_id,
-    unnest(activations) AS value
-  FROM members
+    members.partition_no,
+    members.member_no,
+    members.n_population,
+    population.layer * len(population.activations) + unnest(range(len(population.activations))) AS neuron_id,
+    unnest(population.activations) AS value
+  FROM population
+  JOIN members
+    ON members.model_id = population.model_id
+    AND members.lang = population.lang
+    AND members.uuid = population.uuid
 ), prefix_sums AS (
   /* Per neuron, in value order: how many values are <= this one, their sum, and the total. */
   SELECT
