@@ -3,7 +3,7 @@
 A randomly initialised model of mBERT's exact shape (../shared config and vocab) probes real mLAMA
 facts, as in probe_speed.py. The two runs alternate over a few slices of the facts (the order
 flipping each round) so that a change in the machine's load hits both alike; CPU time (this
-process) is reported beside wall time as it is less sensitive to other jobs. Capture keeps
+process) and the median of the per-round ratios are less sensitive to other jobs than the totals. Capture keeps
 float32; the float16 figures cast the same values, as probe(activation_dtype="float16") does.
 Sizes are of Parquet files (snappy, pyarrow's default) and of a DuckDB table with a FLOAT[]
 column loaded from the float16 file.
@@ -14,6 +14,7 @@ column loaded from the float16 file.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -62,7 +63,7 @@ def main() -> None:
     parser.add_argument("--langs", default="en,fr,de,ru,zh,ja")
     parser.add_argument("--relations", default="P19,P20,P27,P36,P103,P106,P131,P140,P1376,P495")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=4, help="the two runs alternate over this many slices")
+    parser.add_argument("--rounds", type=int, default=16, help="the two runs alternate over this many slices")
     args = parser.parse_args()
 
     facts = read_facts(SHARED / "mlama1.1", args.langs.split(","), args.relations.split(","), args.facts, args.seed)
@@ -76,16 +77,19 @@ def main() -> None:
     for kwargs in runs.values():  # warm-up
         list(probe(loaded, facts[: args.batch_size], batch_size=args.batch_size, progress=False, **kwargs))
 
-    wall, cpu = {"plain": 0.0, "capture": 0.0}, {"plain": 0.0, "capture": 0.0}
+    wall, cpu, ratios = {"plain": 0.0, "capture": 0.0}, {"plain": 0.0, "capture": 0.0}, []
     predictions, activations = [], []
     for r, chunk in enumerate(facts[i :: args.rounds] for i in range(args.rounds)):
+        round_wall = {}
         for name in ("plain", "capture") if r % 2 == 0 else ("capture", "plain"):
-            wall_s, cpu_s, out = timed(probe(loaded, chunk, batch_size=args.batch_size, progress=False, **runs[name]))
-            wall[name] += wall_s
+            batches = probe(loaded, chunk, batch_size=args.batch_size, progress=False, **runs[name])
+            round_wall[name], cpu_s, out = timed(batches)
+            wall[name] += round_wall[name]
             cpu[name] += cpu_s
             if name == "capture":
                 predictions += [p for p, _ in out]
                 activations += [a for _, a in out if a is not None]
+        ratios.append(round_wall["capture"] / round_wall["plain"])
     activations = pa.Table.from_batches(activations)
     n_probed = activations.num_rows
     n_masks = sum(pa.Table.from_batches(predictions)["n_mask_tokens"].fill_null(0).to_pylist()) / n_probed
@@ -95,7 +99,8 @@ def main() -> None:
     print(f"neurons per fact: {activations.schema.field('activations').type.list_size:,}")
     for name in ("plain", "capture"):
         print(f"{name}: {wall[name]:.1f} s, {n_probed / wall[name]:.1f} facts/s (CPU {cpu[name]:.1f} s)")
-    print(f"ratio capture / plain: {wall['capture'] / wall['plain']:.3f} wall, {cpu['capture'] / cpu['plain']:.3f} CPU")
+    print(f"ratio capture / plain: {wall['capture'] / wall['plain']:.3f} wall, "
+          f"{cpu['capture'] / cpu['plain']:.3f} CPU, {statistics.median(ratios):.3f} median over rounds")
     with tempfile.TemporaryDirectory() as folder:
         for name, size in sizes(activations, Path(folder)).items():
             print(f"{name}: {size / n_probed:,.0f} bytes per fact")

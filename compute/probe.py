@@ -1,15 +1,19 @@
-"""Batched probing: one forward pass per batch, the LM head applied at the mask positions only."""
+"""Batched probing: one forward pass per batch, the LM head applied at the mask positions only.
+
+Optionally the same pass captures each fact's FFN activations (see `ffn_output_projections`)."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import partial
 from typing import Iterable, Iterator
 
 import pyarrow as pa
 import torch
 from tqdm import tqdm
 
-from compute.models import LoadedModel
+from compute.models import LoadedModel, ModelLoadError
 from compute.queries import Query, QueryError, build_query
 
 FACT_COLUMNS = ("lang", "relation", "uuid", "template", "sub_label", "obj_label")
@@ -32,6 +36,21 @@ PREDICTION_SCHEMA = pa.schema(
     ]
 )
 
+CAPTURES = (None, "correct", "all")
+ACTIVATION_DTYPES = {"float16": (torch.float16, pa.float16()), "float32": (torch.float32, pa.float32())}
+
+
+def activation_schema(n_neurons: int, dtype: str = "float16") -> pa.Schema:
+    """One row per captured fact; activations[layer * d_ff + index] is that neuron's mean over the masks."""
+    return pa.schema(
+        [
+            ("model_id", pa.string()),
+            ("lang", pa.string()),
+            ("uuid", pa.string()),
+            ("activations", pa.list_(ACTIVATION_DTYPES[dtype][1], n_neurons)),
+        ]
+    )
+
 
 def lm_head(model: torch.nn.Module) -> torch.nn.Module:
     """The child module of a *ForMaskedLM that holds the output embeddings (BERT `cls`, XLM-R `lm_head`)."""
@@ -40,6 +59,51 @@ def lm_head(model: torch.nn.Module) -> torch.nn.Module:
         if child is not model.base_model and any(m is decoder for m in child.modules()):
             return child
     raise ValueError(f"{type(model).__name__}: no child module holds the output embeddings")
+
+
+def ffn_output_projections(loaded: LoadedModel) -> list[torch.nn.Linear]:
+    """Each layer's FFN output projection, in layer order; its input is the activation function's output.
+
+    Rule: the encoder's layers are a ModuleList of n_layers blocks, and each block holds exactly one
+    nn.Linear taking d_ff inputs (BERT and XLM-R: `output.dense`, fed by `intermediate`). A forward
+    pre-hook on it sees the FFN activations whatever module computes them."""
+    n_layers, d_ff = loaded.n_layers, loaded.d_ff
+    for blocks in loaded.model.base_model.modules():
+        if not isinstance(blocks, torch.nn.ModuleList) or len(blocks) != n_layers:
+            continue
+        found = [
+            [m for m in block.modules() if isinstance(m, torch.nn.Linear) and m.in_features == d_ff]
+            for block in blocks
+        ]
+        if all(len(linears) == 1 for linears in found):
+            return [linears[0] for linears in found]
+    raise ModelLoadError(
+        f"{loaded.name_or_path}: cannot find the FFN output projection (one Linear with {d_ff} inputs)"
+        f" in each of the {n_layers} layers"
+    )
+
+
+def _keep_mask_means(out, layer, width, rows, cols, weights, module, args) -> None:
+    """Forward pre-hook: out[:, layer] = each fact's FFN activations averaged over its masks."""
+    activations = args[0]
+    if activations.shape[:-1] != (out.shape[0], width):
+        shape = tuple(activations.shape)
+        raise RuntimeError(f"FFN input of shape {shape} is not the whole batch (chunked feed-forward?)")
+    out[:, layer] = weights @ activations[rows, cols].float()
+
+
+@contextmanager
+def _capturing(projections, out, width, rows, cols, weights):
+    """While open, a forward pass of a (batch, width) input writes layer l's mask means into out[:, l]."""
+    handles = [
+        p.register_forward_pre_hook(partial(_keep_mask_means, out, layer, width, rows, cols, weights))
+        for layer, p in enumerate(projections)
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def _fact_columns(facts: pa.Table | Iterable[dict]) -> dict[str, list]:
@@ -56,15 +120,16 @@ def _fact_columns(facts: pa.Table | Iterable[dict]) -> dict[str, list]:
 def _mask_log_probs(base, head, input_ids, attention_mask, rows, cols) -> torch.Tensor:
     """log_softmax over the vocabulary at the (rows, cols) mask positions, shape (n_masks, vocab).
 
-    The encoder runs on the whole batch; only the mask positions' hidden states go through the
-    head. FFN activations at the masks would be captured by forward hooks on each layer's
-    intermediate module, registered around the `base` call and gathered at (rows, cols)."""
+    The encoder runs on the whole batch; only the mask positions' hidden states go through the head."""
     hidden = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
     return head(hidden[rows, cols]).float().log_softmax(dim=-1)
 
 
-def _probe_batch(loaded: LoadedModel, head, batch: list[tuple[int, Query]]) -> list[dict]:
-    """Predictions for a batch of queries, in the batch's order."""
+def _probe_batch(
+    loaded: LoadedModel, head, batch: list[tuple[int, Query]], projections: list | None
+) -> tuple[list[dict], torch.Tensor | None]:
+    """Predictions for a batch of queries, in the batch's order, and with `projections` each fact's
+    FFN activations averaged over its masks, float32 (facts, n_layers * d_ff) on the model's device."""
     width = max(len(q.input_ids) for _, q in batch)
     pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -78,9 +143,19 @@ def _probe_batch(loaded: LoadedModel, head, batch: list[tuple[int, Query]]) -> l
         gold += q.gold_ids
     device = loaded.device
     rows_t, cols_t = torch.tensor(rows, device=device), torch.tensor(cols, device=device)
-    log_probs = _mask_log_probs(
-        loaded.model.base_model, head, input_ids.to(device), attention_mask.to(device), rows_t, cols_t
+    forward = partial(
+        _mask_log_probs, loaded.model.base_model, head, input_ids.to(device), attention_mask.to(device), rows_t, cols_t
     )
+    means = None
+    if projections is None:
+        log_probs = forward()
+    else:
+        means = torch.empty((len(batch), len(projections), loaded.d_ff), device=device)
+        weights = torch.zeros((len(batch), len(rows)))  # weights[b, m] = 1/k when mask m is fact b's
+        weights[rows, list(range(len(rows)))] = torch.tensor([1.0 / len(batch[b][1].mask_positions) for b in rows])
+        with _capturing(projections, means, width, rows_t, cols_t, weights.to(device)):
+            log_probs = forward()
+        means = means.reshape(len(batch), -1)
     gold_t = torch.tensor(gold, device=device)
     pred = log_probs.argmax(dim=-1).tolist()
     gold_lp = log_probs.gather(1, gold_t[:, None])[:, 0].double().tolist()
@@ -100,7 +175,22 @@ def _probe_batch(loaded: LoadedModel, head, batch: list[tuple[int, Query]]) -> l
             }
         )
         at += k
-    return out
+    return out, means
+
+
+def _activation_batch(
+    model_id: str, facts: dict, indices: list[int], values: torch.Tensor, dtype: str
+) -> pa.RecordBatch:
+    """activation_schema rows for facts[indices]; `values` (facts, neurons) is cast to `dtype`."""
+    schema = activation_schema(values.shape[1], dtype)
+    flat = pa.array(values.to(ACTIVATION_DTYPES[dtype][0]).cpu().numpy().reshape(-1))
+    data = {
+        "model_id": [model_id] * len(indices),
+        "lang": [facts["lang"][i] for i in indices],
+        "uuid": [facts["uuid"][i] for i in indices],
+        "activations": pa.FixedSizeListArray.from_arrays(flat, values.shape[1]),
+    }
+    return pa.RecordBatch.from_pydict(data, schema=schema)
 
 
 def _record_batch(model_id: str, facts: dict, indices: list[int], rows: list[dict], probed_at) -> pa.RecordBatch:
@@ -114,12 +204,27 @@ def _record_batch(model_id: str, facts: dict, indices: list[int], rows: list[dic
 
 
 def probe(
-    loaded: LoadedModel, facts: pa.Table | Iterable[dict], batch_size: int = 32, progress: bool = True
-) -> Iterator[pa.RecordBatch]:
+    loaded: LoadedModel,
+    facts: pa.Table | Iterable[dict],
+    batch_size: int = 32,
+    progress: bool = True,
+    capture: str | None = None,
+    activation_dtype: str = "float16",
+) -> Iterator[pa.RecordBatch] | Iterator[tuple[pa.RecordBatch, pa.RecordBatch | None]]:
     """One PREDICTION_SCHEMA row per fact: first the skipped facts (with skip_reason, null
-    predictions) as one batch, then the probed facts in batches of similar length."""
+    predictions) as one batch, then the probed facts in batches of similar length.
+
+    With `capture` ("correct": facts whose k predicted ids all equal the gold ids; "all": every
+    probed fact) it yields (predictions, activations) pairs instead: activation_schema rows of
+    that batch's captured facts, from the same forward pass, in `activation_dtype`; None when the
+    batch has none."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, not {batch_size}")
+    if capture not in CAPTURES:
+        raise ValueError(f"capture must be one of {CAPTURES}, not {capture!r}")
+    if activation_dtype not in ACTIVATION_DTYPES:
+        raise ValueError(f"activation_dtype must be one of {tuple(ACTIVATION_DTYPES)}, not {activation_dtype!r}")
+    projections = ffn_output_projections(loaded) if capture else None
     columns = _fact_columns(facts)
     probed_at = datetime.now(timezone.utc)
     queries, skipped = [], []
@@ -130,12 +235,24 @@ def probe(
         except QueryError as exc:
             skipped.append((i, {"skip_reason": exc.reason}))
     if skipped:
-        yield _record_batch(loaded.model_id, columns, [i for i, _ in skipped], [r for _, r in skipped], probed_at)
+        indices, rows = [i for i, _ in skipped], [r for _, r in skipped]
+        predictions = _record_batch(loaded.model_id, columns, indices, rows, probed_at)
+        yield (predictions, None) if capture else predictions
     queries.sort(key=lambda iq: len(iq[1].input_ids))
     head = lm_head(loaded.model)
     with tqdm(total=len(queries), disable=not progress, unit="fact", desc="probe") as bar:
         for start in range(0, len(queries), batch_size):
             batch = queries[start : start + batch_size]
-            rows = _probe_batch(loaded, head, batch)
-            yield _record_batch(loaded.model_id, columns, [i for i, _ in batch], rows, probed_at)
+            rows, means = _probe_batch(loaded, head, batch, projections)
+            predictions = _record_batch(loaded.model_id, columns, [i for i, _ in batch], rows, probed_at)
             bar.update(len(batch))
+            if not capture:
+                yield predictions
+                continue
+            keep = [b for b, r in enumerate(rows) if capture == "all" or r["pred_token_ids"] == r["gold_token_ids"]]
+            activations = (
+                _activation_batch(loaded.model_id, columns, [batch[b][0] for b in keep], means[keep], activation_dtype)
+                if keep
+                else None
+            )
+            yield predictions, activations

@@ -21,9 +21,11 @@ import pyarrow.parquet as pq
 from compute.probe import PREDICTION_SCHEMA
 from warehouse import db
 
-# A predictions shard: the probe's output plus the query inputs it was built from.
+# A predictions shard: the probe's output plus the query inputs it was built from, and whether
+# the two labels share an entity token under the model's tokenizer (absence reason 1).
 SHARD_SCHEMA = PREDICTION_SCHEMA.insert(4, pa.field("template", pa.string())) \
-    .insert(5, pa.field("sub_label", pa.string())).insert(6, pa.field("obj_label", pa.string()))
+    .insert(5, pa.field("sub_label", pa.string())).insert(6, pa.field("obj_label", pa.string())) \
+    .insert(7, pa.field("labels_share_tokens", pa.bool_()))
 # An activations shard as loaded (the file may hold float16 vectors; they load as float32).
 ACTIVATIONS_SCHEMA = pa.schema([("model_id", pa.string()), ("lang", pa.string()), ("uuid", pa.string()),
                                 ("activations", pa.list_(pa.float32()))])

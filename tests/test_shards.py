@@ -59,7 +59,8 @@ def test_a_shard_with_missing_or_mistyped_columns_is_refused(settings):
     with pytest.raises(ShardError, match="predictions-1.parquet: missing column.*gold_token_ids"):
         load_shards(settings.build_database, settings.shard_dir)
     (folder / "predictions-1.parquet").unlink()
-    wrong = table().set_column(10, "pred_token_ids", pa.array(["x", "y", "z"]))
+    good = table()
+    wrong = good.set_column(good.schema.get_field_index("pred_token_ids"), "pred_token_ids", pa.array(["x", "y", "z"]))
     pq.write_table(wrong, folder / "predictions-2.parquet")
     with pytest.raises(ShardError, match="predictions-2.parquet: columns of the wrong type"):
         load_shards(settings.build_database, settings.shard_dir)

@@ -32,6 +32,27 @@ def _parser() -> argparse.ArgumentParser:
     probe.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
     probe.add_argument("--batch-size", type=int, default=32)
     probe.add_argument("--limit", type=int, help="at most this many facts per language")
+    probe.add_argument("--activations", choices=["correct", "all", "none"], default="correct",
+                       help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
+    probe.add_argument("--activation-dtype", choices=["float16", "float32"], default="float16",
+                       help="precision of the activation shards (default: float16)")
+
+    wiki = commands.add_parser("ingest-wikipedia", help="load one language of a WikiExtractor corpus, cut into segments")
+    wiki.add_argument("source", help="a file (plain, .bz2, .gz) or a directory tree such as AA/wiki_00")
+    wiki.add_argument("--lang", required=True, help="language code of the edition")
+    wiki.add_argument("--tokenizer", default=DEFAULT_MODEL,
+                      help=f"hub id or path whose tokenizer cuts the segments (default: {DEFAULT_MODEL})")
+    wiki.add_argument("--corpus", default="wikipedia", help="corpus name (default: wikipedia)")
+    wiki.add_argument("--dump-date", help="date of the dump, YYYY-MM-DD")
+    wiki.add_argument("--max-tokens", type=int, default=512, help="longest segment in tokens (default: 512)")
+
+    trace = commands.add_parser("trace", help="flag which facts occur in each language's corpus")
+    trace.add_argument("--corpus", default="wikipedia")
+    trace.add_argument("--langs", help="comma-separated language codes (default: every loaded corpus)")
+
+    sizes = commands.add_parser("ingest-sizes", help="load a per-language size table (CSV: lang, measures...)")
+    sizes.add_argument("path")
+    sizes.add_argument("--source", help="name of the table (default: the file name)")
 
     commands.add_parser("build", help="run the models, check everything, publish")
     commands.add_parser("check", help="run every audit and expectation suite and report")
@@ -74,8 +95,22 @@ def _run(args, settings, progress: bool) -> list[str]:
     if args.command == "probe":
         from warehouse.probing import probe
         report = probe(settings.build_database, args.model, settings.shard_dir, _langs(args.langs),
-                       args.device, args.batch_size, args.limit, progress=progress)
+                       args.device, args.batch_size, args.limit, args.activations, args.activation_dtype,
+                       progress=progress)
         return report.summary_lines() + ["run `factroots build` to update the published tables"]
+    if args.command == "ingest-wikipedia":
+        from transformers import AutoTokenizer
+        from ingest.wikipedia import ingest_wikipedia
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+        report = ingest_wikipedia(settings.build_database, args.source, args.lang, tokenizer, args.corpus,
+                                  args.dump_date, args.max_tokens, progress=progress)
+        return report.summary_lines()
+    if args.command == "trace":
+        from warehouse.tracing import trace
+        return trace(settings.build_database, args.corpus, _langs(args.langs), progress=progress).summary_lines()
+    if args.command == "ingest-sizes":
+        from ingest.sizes import ingest_sizes
+        return ingest_sizes(settings.build_database, args.path, args.source).summary_lines()
     if args.command == "build":
         from warehouse.build import build, summary
         build(settings, progress)

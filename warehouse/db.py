@@ -42,9 +42,38 @@ CREATE TABLE IF NOT EXISTS raw.models (
 CREATE TABLE IF NOT EXISTS raw.predictions (
     model_id TEXT NOT NULL, lang TEXT NOT NULL, relation TEXT NOT NULL, uuid TEXT NOT NULL,
     template TEXT NOT NULL, sub_label TEXT NOT NULL, obj_label TEXT NOT NULL,  -- what was probed
+    labels_share_tokens BOOLEAN,  -- object inside subject, or a shared subword token (model tokenizer)
     query TEXT, n_mask_tokens INTEGER, gold_token_ids INTEGER[], pred_token_ids INTEGER[],
     gold_text TEXT, pred_text TEXT, gold_log_prob DOUBLE, skip_reason TEXT, probed_at TIMESTAMPTZ,
     shard_file TEXT NOT NULL, load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.wiki_corpora (
+    corpus TEXT NOT NULL, lang TEXT NOT NULL, dump_date DATE, tokenizer TEXT NOT NULL,
+    max_tokens INTEGER NOT NULL, n_documents BIGINT NOT NULL, n_segments BIGINT NOT NULL,
+    n_tokens BIGINT NOT NULL, n_bytes BIGINT NOT NULL, content_sha256 TEXT NOT NULL,
+    load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.wiki_documents (
+    corpus TEXT NOT NULL, lang TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT, url TEXT,
+    source_file TEXT NOT NULL, line_no INTEGER NOT NULL, n_segments INTEGER NOT NULL,
+    n_tokens BIGINT NOT NULL, n_bytes BIGINT NOT NULL, load_batch BIGINT NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.wiki_segments (
+    corpus TEXT NOT NULL, lang TEXT NOT NULL, segment_id BIGINT NOT NULL, doc_id TEXT NOT NULL,
+    seg_no INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL, load_batch BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.fact_presence (
+    corpus TEXT NOT NULL, lang TEXT NOT NULL, uuid TEXT NOT NULL,
+    is_present BOOLEAN NOT NULL,      -- some segment holds both normalised labels
+    n_segments BIGINT NOT NULL,       -- segments holding both
+    example_segment_id BIGINT,        -- the smallest such segment id
+    corpus_batch BIGINT NOT NULL, facts_batch BIGINT NOT NULL,  -- the loads this was traced from
+    traced_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS raw.language_sizes (
+    source TEXT NOT NULL, lang TEXT NOT NULL, measure TEXT NOT NULL, size DOUBLE NOT NULL,
+    source_file TEXT NOT NULL, line_no INTEGER NOT NULL, load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE IF NOT EXISTS raw.activations (
     model_id TEXT NOT NULL, lang TEXT NOT NULL, uuid TEXT NOT NULL,

@@ -1,19 +1,29 @@
-"""The main job on the bundled default: tiny model, sample mLAMA, probe, build, summary."""
+"""The main job on the bundled default: tiny model, sample facts and texts, probe, trace, build."""
 from __future__ import annotations
 
 from compute.tiny import build_tiny_model
 from ingest.mlama import ingest_mlama
+from ingest.wikipedia import ingest_wikipedia
 from warehouse.build import build, summary
 from warehouse.probing import probe
 from warehouse.settings import ROOT, Settings
+from warehouse.tracing import trace
 
 SAMPLE_DIR = ROOT / "sample"
 
 
 def demo(settings: Settings, progress: bool = True) -> list[str]:
     """Build the whole warehouse from sample/ with a small BERT trained here (cached after the first run)."""
+    from transformers import AutoTokenizer
+
     model_dir = build_tiny_model(SAMPLE_DIR, settings.model_cache_dir / "tiny-bert", progress=progress)
-    ingested = ingest_mlama(settings.build_database, SAMPLE_DIR / "mlama", progress=progress)
-    probed = probe(settings.build_database, str(model_dir), settings.shard_dir, progress=progress)
+    lines = ingest_mlama(settings.build_database, SAMPLE_DIR / "mlama", progress=progress).summary_lines()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    for corpus_dir in sorted((SAMPLE_DIR / "wiki").iterdir()):
+        report = ingest_wikipedia(settings.build_database, corpus_dir, corpus_dir.name, tokenizer,
+                                  dump_date="2026-11-01", progress=progress)
+        lines += report.summary_lines()
+    lines += trace(settings.build_database, progress=progress).summary_lines()
+    lines += probe(settings.build_database, str(model_dir), settings.shard_dir, progress=progress).summary_lines()
     build(settings, progress)
-    return ingested.summary_lines() + probed.summary_lines() + summary(settings)
+    return lines + summary(settings)

@@ -9,11 +9,13 @@ import pyarrow.compute as pc
 
 from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
+from compute.tracing import shared_entity_tokens
 from ingest import shards
 from warehouse import db
 
 # Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
-# the same in every language) that have no prediction built from the same inputs.
+# the same in every language) that have no prediction built from the same inputs, or whose
+# activations are wanted ($capture: correct or all) and missing.
 TODO_SQL = """
 WITH chosen AS (
     SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
@@ -21,15 +23,26 @@ WITH chosen AS (
     JOIN raw.mlama_templates t USING (lang, relation)
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
+), predicted AS (
+    SELECT c.uuid, c.lang, p.skip_reason IS NULL AND p.pred_token_ids = p.gold_token_ids AS is_correct,
+           p.skip_reason IS NULL AS is_probed
+    FROM chosen c
+    JOIN raw.predictions p
+      ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
+     AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label
+    QUALIFY row_number() OVER (PARTITION BY c.lang, c.uuid ORDER BY p.load_batch DESC) = 1
+), captured AS (
+    SELECT DISTINCT lang, uuid FROM raw.activations WHERE model_id = $model_id
 )
-SELECT lang, relation, uuid, template, sub_label, obj_label
+SELECT c.lang, c.relation, c.uuid, c.template, c.sub_label, c.obj_label
 FROM chosen c
-WHERE NOT EXISTS (
-    SELECT 1 FROM raw.predictions p
-    WHERE p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
-      AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label)
-ORDER BY lang, draw
+LEFT JOIN predicted p USING (lang, uuid)
+WHERE p.uuid IS NULL
+   OR (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
+      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
+ORDER BY c.lang, c.draw
 """
+CAPTURE = ("correct", "all", "none")
 
 
 @dataclass
@@ -47,14 +60,20 @@ class ProbeReport:
 
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
           device: str | None = None, batch_size: int = 32, limit: int | None = None,
-          shard_size: int = 2000, progress: bool = True, loaded=None) -> ProbeReport:
+          activations: str = "correct", activation_dtype: str = "float16", shard_size: int = 2000,
+          progress: bool = True, loaded=None) -> ProbeReport:
     """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
 
     `limit` takes the first facts per language in a fixed pseudo-random order by uuid (the same
-    facts in every language, and the same on every run). Results go to Parquet shards of at most `shard_size` facts, each loaded as soon as
-    it is written, so an interrupted run resumes where it stopped. `loaded` passes an in-memory
-    model (compute.models.wrap_model) instead of loading `model`.
+    facts in every language, and the same on every run). `activations` says whose FFN activations
+    to keep: "correct" facts (the PROBELESS population), "all" probed facts, or "none"; facts
+    probed before without the activations asked for now are probed again. Results go to Parquet
+    shards of at most `shard_size` facts, each loaded as soon as it is written, so an interrupted
+    run resumes where it stopped. `loaded` passes an in-memory model (compute.models.wrap_model)
+    instead of loading `model`.
     """
+    if activations not in CAPTURE:
+        raise ValueError(f"activations must be one of {', '.join(CAPTURE)}, not {activations!r}")
     loaded = loaded or load_model(model, device=device)
     shard_dir = Path(shard_dir)
     shards.write_model(shard_dir, model_row(loaded))
@@ -66,25 +85,37 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
             missing = sorted(set(langs) - known)
             if missing:
                 raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
-        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit}
+        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit, "capture": activations}
         todo = con.execute(TODO_SQL, params).to_arrow_table()
-        done = con.execute("SELECT count(*) FROM raw.predictions WHERE model_id = ? "
+        done = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM raw.predictions WHERE model_id = ? "
                            "AND (? IS NULL OR list_contains(?, lang))",
                            [loaded.model_id, langs or None, langs or None]).fetchone()[0]
     finally:
         con.close()
 
+    capture = None if activations == "none" else activations
     report = ProbeReport(loaded.model_id, loaded.device, n_already=done)
     for start in range(0, todo.num_rows, shard_size):
         chunk = todo.slice(start, shard_size)
         for lang in sorted(set(chunk["lang"].to_pylist())):
             facts = chunk.filter(pc.equal(chunk["lang"], lang))
-            predictions = pa.Table.from_batches(list(probe_facts(loaded, facts, batch_size, progress)))
-            row_of = {uuid: i for i, uuid in enumerate(facts["uuid"].to_pylist())}
-            inputs = facts.take([row_of[uuid] for uuid in predictions["uuid"].to_pylist()])
-            for name in ("template", "sub_label", "obj_label"):
-                predictions = predictions.append_column(name, inputs[name])
-            shards.write_shard(shard_dir, predictions)
+            batches = list(probe_facts(loaded, facts, batch_size, progress, capture, activation_dtype))
+            pairs = batches if capture else [(batch, None) for batch in batches]
+            shards.write_shard(shard_dir, _with_inputs(pa.Table.from_batches([p for p, _ in pairs]), facts, loaded))
+            captured = [a for _, a in pairs if a is not None]
+            if captured:
+                shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations")
             report.probed[lang] = report.probed.get(lang, 0) + facts.num_rows
         shards.load_shards(database, shard_dir)
     return report
+
+
+def _with_inputs(predictions: pa.Table, facts: pa.Table, loaded) -> pa.Table:
+    """Add what each query was built from, and the labels' shared-token flag (absence reason 1)."""
+    row_of = {uuid: i for i, uuid in enumerate(facts["uuid"].to_pylist())}
+    inputs = facts.take([row_of[uuid] for uuid in predictions["uuid"].to_pylist()])
+    for name in ("template", "sub_label", "obj_label"):
+        predictions = predictions.append_column(name, inputs[name])
+    shared = [shared_entity_tokens(sub, obj, loaded.tokenizer, lang) for sub, obj, lang in
+              zip(inputs["sub_label"].to_pylist(), inputs["obj_label"].to_pylist(), inputs["lang"].to_pylist())]
+    return predictions.append_column("labels_share_tokens", pa.array(shared, pa.bool_()))

@@ -24,6 +24,7 @@ SELECT
   model_id, -- model identity
   lang, -- language
   uuid, -- fact id
+  labels_share_tokens, -- object inside subject, or a shared subword token
   query, -- model input with k masks
   n_mask_tokens, -- k
   gold_token_ids, -- gold object ids

@@ -35,6 +35,7 @@ SELECT
   facts.uuid::TEXT AS uuid, -- fact id, the same across languages
   facts.sub_label::TEXT AS sub_label, -- subject label
   facts.obj_label::TEXT AS obj_label, -- gold object label
+  predictions.labels_share_tokens::BOOLEAN AS labels_share_tokens, -- normalised object inside the normalised subject, or the labels share a subword token
   predictions.query::TEXT AS query, -- model input with k masks
   predictions.n_mask_tokens::INT AS n_mask_tokens, -- k: object tokens in the filled sentence
   predictions.gold_text::TEXT AS gold_text, -- gold object ids decoded

@@ -13,6 +13,7 @@ SELECT
   template::TEXT AS template, -- template the query was built from
   sub_label::TEXT AS sub_label, -- subject label the query was built from
   obj_label::TEXT AS obj_label, -- gold object label
+  labels_share_tokens::BOOLEAN AS labels_share_tokens, -- normalised object inside the normalised subject, or a shared subword token
   query::TEXT AS query, -- the model input with k mask tokens; NULL when not probed
   n_mask_tokens::INT AS n_mask_tokens, -- k: tokens of the object in the filled sentence
   gold_token_ids::INT[] AS gold_token_ids, -- the object's k token ids

@@ -1,0 +1,173 @@
+"""Knowledge tracing (METHOD.md): is a fact's subject and object named together in some segment?
+
+A fact is present in a corpus when one segment contains both its normalised sub_label and its
+normalised obj_label as substrings: plain substrings, so "Paris" counts inside "Parisian", and a
+fact whose object label is part of its subject label is present wherever the subject is named.
+One pass over the segments finds every fact: an Aho-Corasick automaton (ahocorasick_rs, on UTF-8
+bytes, overlapping matches) over all distinct labels gives the set of labels in a segment, and a
+fact is hit when both its labels are in that set. One-character labels are tested with `in`, as
+the automaton would report them at nearly every position. A label that normalises to "" is never
+found.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import unicodedata
+from collections import deque
+from functools import lru_cache
+from typing import Iterable, Iterator, NamedTuple
+
+_CHUNK_CHARS = 4_000_000   # segment text sent to a worker at a time
+
+
+@lru_cache(maxsize=1)
+def _to_simplified():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def _is_chinese(lang: str) -> bool:
+    return lang == "zh" or lang.startswith(("zh-", "zh_"))
+
+
+def normalise(text: str, lang: str) -> str:
+    """Unicode NFKC, then case folding; Chinese (zh, zh-*) also converted to simplified characters (OpenCC t2s)."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _to_simplified().convert(text) if _is_chinese(lang) else text
+
+
+class TraceRow(NamedTuple):
+    uuid: str
+    n_segments: int                   # segments containing both labels
+    example_segment_id: int | None    # the smallest of them
+    present: bool
+
+
+class _Tracer:
+    """The facts of one language, ready to be looked for in chunks of segments."""
+
+    def __init__(self, facts: list[tuple[str, str, str]], lang: str):
+        import ahocorasick_rs
+
+        self.lang = lang
+        pairs = [(normalise(sub, lang), normalise(obj, lang)) for _, sub, obj in facts]
+        labels = {label for pair in pairs for label in pair if label}
+        # Label ids: those of the automaton's patterns first, so that a match's pattern index is the id.
+        longer = sorted(label for label in labels if len(label) > 1)
+        self.single = [(label, len(longer) + i) for i, label in enumerate(sorted(labels - set(longer)))]
+        label_ids = {label: i for i, label in enumerate(longer)} | dict(self.single)
+        self.automaton = ahocorasick_rs.BytesAhoCorasick([label.encode() for label in longer]) if longer else None
+        self.by_sub: dict[int, list[tuple[int, int]]] = {}
+        for fact, (sub, obj) in enumerate(pairs):
+            if sub and obj:
+                self.by_sub.setdefault(label_ids[sub], []).append((fact, label_ids[obj]))
+        self.subjects = frozenset(self.by_sub)
+
+    def labels_in(self, text: str) -> set[int]:
+        """Ids of the labels that occur in a normalised text."""
+        found = {i for label, i in self.single if label in text}
+        if self.automaton is not None:
+            found.update({m[0] for m in self.automaton.find_matches_as_indexes(text.encode(), overlapping=True)})
+        return found
+
+    def count(self, segments: Iterable[tuple[int, str]]) -> dict[int, list[int]]:
+        """fact index -> [number of segments with both labels, smallest such segment id]."""
+        hits: dict[int, list[int]] = {}
+        by_sub = self.by_sub
+        for segment_id, text in segments:
+            found = self.labels_in(normalise(text, self.lang))
+            for sub in self.subjects.intersection(found):
+                for fact, obj in by_sub[sub]:
+                    if obj in found:
+                        hit = hits.get(fact)
+                        if hit is None:
+                            hits[fact] = [1, segment_id]
+                        else:
+                            hit[0] += 1
+                            hit[1] = min(hit[1], segment_id)
+        return hits
+
+
+def _merge(total: dict[int, list[int]], part: dict[int, list[int]]) -> None:
+    for fact, (n, first) in part.items():
+        hit = total.get(fact)
+        if hit is None:
+            total[fact] = [n, first]
+        else:
+            hit[0] += n
+            hit[1] = min(hit[1], first)
+
+
+def _rows(facts: list[tuple[str, str, str]], hits: dict[int, list[int]]) -> list[TraceRow]:
+    return [TraceRow(uuid, *hits.get(i, (0, None)), i in hits) for i, (uuid, _, _) in enumerate(facts)]
+
+
+def trace(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, str]], lang: str) -> list[TraceRow]:
+    """One TraceRow per fact (uuid, sub_label, obj_label), in the facts' order, from one pass over
+    the (segment_id, text) pairs of a language's corpus."""
+    facts = list(facts)
+    return _rows(facts, _Tracer(facts, lang).count(segments))
+
+
+_WORKER_TRACER: _Tracer | None = None
+
+
+def _init_worker(facts: list[tuple[str, str, str]], lang: str) -> None:
+    global _WORKER_TRACER
+    _WORKER_TRACER = _Tracer(facts, lang)
+
+
+def _count_chunk(chunk: list[tuple[int, str]]) -> dict[int, list[int]]:
+    return _WORKER_TRACER.count(chunk)
+
+
+def _chunks(segments: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
+    chunk, size = [], 0
+    for segment_id, text in segments:
+        chunk.append((segment_id, text))
+        size += len(text)
+        if size >= _CHUNK_CHARS:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def trace_parallel(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, str]], lang: str,
+                   workers: int | None = None) -> list[TraceRow]:
+    """trace() over a pool of worker processes (all cores by default): chunks of segments go to the
+    workers, at most two per worker in flight, so memory stays flat however many segments come in
+    (stream them, e.g. from a DuckDB cursor with fetchmany); their counts are merged."""
+    facts = list(facts)
+    workers = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    hits: dict[int, list[int]] = {}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(facts, lang)) as pool:
+        pending = deque()
+        for chunk in _chunks(segments):
+            pending.append(pool.apply_async(_count_chunk, (chunk,)))
+            if len(pending) >= 2 * workers:
+                _merge(hits, pending.popleft().get())
+        while pending:
+            _merge(hits, pending.popleft().get())
+    return _rows(facts, hits)
+
+
+def _token_ids(tokenizer, text: str) -> set[int]:
+    """Ids of a text's tokens, special tokens excluded (HF tokenizer or `tokenizers.Tokenizer`)."""
+    if hasattr(tokenizer, "all_special_ids"):
+        return set(tokenizer(text, add_special_tokens=False)["input_ids"]) - set(tokenizer.all_special_ids)
+    special = {i for i, token in tokenizer.get_added_tokens_decoder().items() if token.special}
+    return set(tokenizer.encode(text, add_special_tokens=False).ids) - special
+
+
+def shared_entity_tokens(sub_label: str, obj_label: str, tokenizer, lang: str) -> bool:
+    """Absence reason 1 (METHOD.md): the normalised obj_label is a substring of the normalised
+    sub_label, or the two labels, tokenized on their own, share at least one subword token (any
+    token, punctuation and word pieces included)."""
+    obj = normalise(obj_label, lang)
+    if obj and obj in normalise(sub_label, lang):
+        return True
+    return bool(_token_ids(tokenizer, sub_label) & _token_ids(tokenizer, obj_label))
