@@ -21,7 +21,7 @@ def demo(settings: Settings, progress: bool = True) -> list[str]:
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     for corpus_dir in sorted((SAMPLE_DIR / "wiki").iterdir()):
         report = ingest_wikipedia(settings.build_database, corpus_dir, corpus_dir.name, tokenizer,
-                                  dump_date="2026-11-01", progress=progress)
+                                  dump_date="2026-11-01", workers=1, progress=progress)
         lines += report.summary_lines()
     lines += trace(settings.build_database, progress=progress).summary_lines()
     lines += probe(settings.build_database, str(model_dir), settings.shard_dir, progress=progress).summary_lines()

@@ -7,10 +7,12 @@ from pathlib import Path
 import pyarrow as pa
 from tqdm import tqdm
 
+from compute.tracing import trace as trace_segments
 from compute.tracing import trace_parallel
 from warehouse import db
 
 FETCH_ROWS = 20_000
+PARALLEL_FROM_BYTES = 50_000_000  # below this, starting worker processes costs more than it saves
 
 
 @dataclass
@@ -43,7 +45,7 @@ def trace(database: str | Path, corpus: str = "wikipedia", langs: list[str] | No
     report = TraceReport()
     try:
         todo = con.execute("""
-            SELECT c.lang, c.load_batch AS corpus_batch, f.facts_batch, p.corpus_batch AS traced_corpus,
+            SELECT c.lang, c.n_bytes, c.load_batch AS corpus_batch, f.facts_batch, p.corpus_batch AS traced_corpus,
                    p.facts_batch AS traced_facts
             FROM raw.wiki_corpora c
             JOIN (SELECT lang, max(load_batch) AS facts_batch FROM raw.mlama_facts GROUP BY lang) f USING (lang)
@@ -54,14 +56,16 @@ def trace(database: str | Path, corpus: str = "wikipedia", langs: list[str] | No
         if not todo:
             raise ValueError(f"no {corpus} corpus loaded for a language with mLAMA facts "
                              f"(run ingest-wikipedia and ingest-mlama first)")
-        for lang, corpus_batch, facts_batch, traced_corpus, traced_facts in tqdm(
+        for lang, n_bytes, corpus_batch, facts_batch, traced_corpus, traced_facts in tqdm(
                 todo, desc="tracing", unit="lang", disable=not progress):
             if (traced_corpus, traced_facts) == (corpus_batch, facts_batch):
                 report.unchanged.append(lang)
                 continue
             facts = con.execute("SELECT uuid, sub_label, obj_label FROM raw.mlama_facts WHERE lang = ? "
                                 "ORDER BY uuid", [lang]).fetchall()
-            rows = trace_parallel(_segments(con, corpus, lang), facts, lang, workers)
+            segments = _segments(con, corpus, lang)
+            rows = trace_parallel(segments, facts, lang, workers) if n_bytes >= PARALLEL_FROM_BYTES \
+                else trace_segments(segments, facts, lang)
             flags = pa.table({
                 "uuid": [r.uuid for r in rows], "is_present": [r.present for r in rows],
                 "n_segments": [r.n_segments for r in rows], "example_segment_id": [r.example_segment_id for r in rows],
