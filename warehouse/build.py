@@ -67,6 +67,13 @@ def summary(settings: Settings) -> list[str]:
                     "SELECT lang, n_probed, n_correct, p_at_1 FROM p_at_1 WHERE model_id = ? "
                     "ORDER BY p_at_1 DESC, lang LIMIT 10", [model_id]).fetchall():
                 lines.append(f"  {lang:>4}  P@1 {p:.3f}  ({c:,}/{n:,})")
+            for lang, n_absent, n_facts, types in con.execute(
+                    "SELECT a.lang, a.n_absent, a.n_facts, string_agg(c.fact_type || ' ' || c.n, ', ' "
+                    "ORDER BY c.fact_type) FROM absence_rates a LEFT JOIN (SELECT lang, fact_type, count(*) AS n "
+                    "FROM fact_classification WHERE model_id = $1 GROUP BY ALL) c USING (lang) "
+                    "WHERE a.model_id = $1 GROUP BY ALL ORDER BY a.lang", [model_id]).fetchall():
+                lines.append(f"  {lang:>4}  absent from the corpus: {n_absent}/{n_facts} facts; "
+                             f"correct facts by type: {types or 'none'}")
         n_quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
         lines.append(f"quarantined input rows: {n_quarantined:,} (table quarantine)")
         return lines
