@@ -24,12 +24,17 @@ def test_demo_builds_a_published_warehouse_with_correct_predictions(built):
     flags = con.execute("SELECT lang, count(*) FILTER (WHERE is_correct) FROM predictions GROUP BY lang "
                         "ORDER BY lang").fetchall()
     pairs = con.execute("SELECT count(*) FROM language_overlap").fetchone()[0]
+    types = dict(con.execute("SELECT fact_type, count(*) FROM fact_classification GROUP BY ALL").fetchall())
+    n_active = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM active_neurons").fetchone()[0]
     con.close()
     assert [lang for lang, *_ in per_lang] == ["de", "en", "fr"]
     assert all(n_facts == n_probed > 0 for _, n_facts, n_probed, _ in per_lang)
     assert all(n_correct > 0 for *_, n_correct in per_lang), "the tiny model should get some facts right"
     assert [(lang, n_correct) for lang, *_, n_correct in per_lang] == flags
     assert pairs == 6
+    # every correct fact is classified, and has its active neurons (the sample traces all three languages)
+    assert sum(types.values()) == n_active == sum(n_correct for *_, n_correct in per_lang)
+    assert types.get("language_independent", 0) > 0
     assert any("facts correct" in line for line in lines)
 
 
