@@ -11,15 +11,8 @@ MODEL (
   )
 );
 
-WITH partitions AS (
-  SELECT DISTINCT model_id, lang, input_batch FROM marts.active_neurons
-), changed_partitions AS (
-  SELECT partitions.*
-  FROM partitions
-  ANTI JOIN (SELECT DISTINCT model_id, lang, input_batch FROM @this_model) AS done
-    ON done.model_id = partitions.model_id
-    AND done.lang = partitions.lang
-    AND done.input_batch = partitions.input_batch
+WITH changed_partitions AS (
+  @changed_partitions((SELECT DISTINCT model_id, lang, input_batch FROM marts.active_neurons), @this_model)
 ), models AS (
   SELECT * FROM staging.stg_models
 ), grid AS (

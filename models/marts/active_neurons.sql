@@ -20,13 +20,7 @@ WITH population AS (
   FROM population
   GROUP BY model_id, lang
 ), changed_partitions AS (
-  SELECT partitions.*
-  FROM partitions
-  ANTI JOIN (SELECT DISTINCT model_id, lang, input_batch FROM @this_model) AS done
-    ON done.model_id = partitions.model_id
-    AND done.lang = partitions.lang
-    AND done.input_batch = partitions.input_batch
-  WHERE partitions.n_population >= 2
+  SELECT * FROM (@changed_partitions(partitions, @this_model)) WHERE n_population >= 2
 ), members AS (
   /* small integer keys: sorting on them is much faster than on (model_id, lang, uuid) strings */
   SELECT

@@ -11,27 +11,8 @@ MODEL (
   )
 );
 
-WITH partitions AS (
-  SELECT DISTINCT model_id, lang, input_batch FROM marts.predictions
-), pairs AS (
-  SELECT
-    a.model_id,
-    a.lang AS lang_a,
-    b.lang AS lang_b,
-    a.input_batch AS input_batch_a,
-    b.input_batch AS input_batch_b
-  FROM partitions AS a
-  JOIN partitions AS b
-    ON b.model_id = a.model_id AND b.lang <> a.lang
-), changed_pairs AS (
-  SELECT pairs.*
-  FROM pairs
-  ANTI JOIN (SELECT DISTINCT model_id, lang_a, lang_b, input_batch_a, input_batch_b FROM @this_model) AS done
-    ON done.model_id = pairs.model_id
-    AND done.lang_a = pairs.lang_a
-    AND done.lang_b = pairs.lang_b
-    AND done.input_batch_a = pairs.input_batch_a
-    AND done.input_batch_b = pairs.input_batch_b
+WITH changed_pairs AS (
+  @changed_pairs((SELECT DISTINCT model_id, lang, input_batch FROM marts.predictions), @this_model)
 ), shared_facts AS (
   SELECT
     changed_pairs.*,

@@ -13,12 +13,7 @@ MODEL (
 );
 
 WITH changed_partitions AS (
-  SELECT DISTINCT predictions.model_id, predictions.lang, predictions.input_batch
-  FROM marts.predictions AS predictions
-  ANTI JOIN (SELECT DISTINCT model_id, lang, input_batch FROM @this_model) AS done
-    ON done.model_id = predictions.model_id
-    AND done.lang = predictions.lang
-    AND done.input_batch = predictions.input_batch
+  @changed_partitions((SELECT DISTINCT model_id, lang, input_batch FROM marts.predictions), @this_model)
 ), predictions AS (
   SELECT predictions.*
   FROM marts.predictions AS predictions

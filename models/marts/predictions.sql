@@ -14,12 +14,7 @@ MODEL (
 );
 
 WITH changed_partitions AS (
-  SELECT inputs.model_id, inputs.lang, inputs.input_batch
-  FROM intermediate.int_partition_inputs AS inputs
-  ANTI JOIN (SELECT DISTINCT model_id, lang, input_batch FROM @this_model) AS done
-    ON done.model_id = inputs.model_id
-    AND done.lang = inputs.lang
-    AND done.input_batch = inputs.input_batch
+  @changed_partitions(intermediate.int_partition_inputs, @this_model)
 ), facts AS (
   SELECT changed_partitions.model_id, changed_partitions.input_batch, facts.*
   FROM intermediate.int_facts AS facts
