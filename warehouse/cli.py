@@ -57,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="run the models, check everything, publish")
     commands.add_parser("check", help="run every audit and expectation suite and report")
     commands.add_parser("summary", help="what the published warehouse holds")
+    commands.add_parser("dictionary", help="the data dictionary of the published tables, as Markdown")
     return parser
 
 
@@ -125,6 +126,9 @@ def _run(args, settings, progress: bool) -> list[str]:
             print("\n".join(lines))
             raise CheckError(f"{failed} check(s) failed")
         return lines
+    if args.command == "dictionary":
+        from warehouse.dictionary import dictionary
+        return [dictionary(settings)]
     from warehouse.build import summary
     return summary(settings)
 
