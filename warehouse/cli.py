@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("check", help="run every audit and expectation suite and report")
     commands.add_parser("summary", help="what the published warehouse holds")
     commands.add_parser("dictionary", help="the data dictionary of the published tables, as Markdown")
+    report = commands.add_parser("report", help="the paper's Table 2 and figures as HTML and PNGs")
+    report.add_argument("--out", help="output folder (default: report/ beside the published file)")
+    report.add_argument("--reference", help="published Table 2 CSV (lang,language,mbert_p1,xlmr_p1; default: "
+                        "../shared/data/reference/zhao2024_table2_p1.csv when present)")
     return parser
 
 
@@ -126,6 +130,11 @@ def _run(args, settings, progress: bool) -> list[str]:
             print("\n".join(lines))
             raise CheckError(f"{failed} check(s) failed")
         return lines
+    if args.command == "report":
+        from pathlib import Path
+        from warehouse.report import report
+        out = Path(args.out) if args.out else settings.published_database.parent / "report"
+        return [f"report written: {report(settings, out, Path(args.reference) if args.reference else None)}"]
     if args.command == "dictionary":
         from warehouse.dictionary import dictionary
         return [dictionary(settings)]
