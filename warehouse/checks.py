@@ -2,6 +2,7 @@
 
 GX validates pandas frames read from DuckDB (its SQL route to DuckDB is broken in 1.24, see
 ../shared/STACK.md). Each suite names the query it validates; a failed expectation blocks publishing.
+On request the validations are also published as GX Data Docs, a static HTML site.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import duckdb
 from ingest.mlama import MLAMA_LANGUAGES
 
 PROBE_STATUSES = ["probed", "skipped", "not_probed"]
+DOCS_SITE = "factroots"
 
 
 def _suites():
@@ -117,8 +119,8 @@ class CheckResult:
         return f"{mark} {self.suite}: {self.check}" + (f" ({self.detail})" if self.detail else "")
 
 
-def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "marts")) -> list[CheckResult]:
-    """Validate the suites of the given layers against the build database."""
+def _context(docs_dir: Path | None):
+    """An ephemeral GX context, quiet; with a local Data Docs site rooted at docs_dir when given."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -126,6 +128,22 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
         logging.getLogger(name).setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        context.add_data_docs_site(DOCS_SITE, {
+            "class_name": "SiteBuilder", "show_how_to_buttons": False,
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
+    return context
+
+
+def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "marts"),
+                     docs_dir: Path | None = None) -> list[CheckResult]:
+    """Validate the suites of the given layers against the build database.
+
+    With docs_dir, the validations are also stored and published as GX Data Docs (docs_dir/index.html)."""
+    import great_expectations as gx
+
+    context = _context(docs_dir)
     source = context.data_sources.add_pandas("factroots")
     results = []
     con = duckdb.connect(str(database), read_only=True)
@@ -138,10 +156,15 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
             except duckdb.CatalogException:
                 results.append(CheckResult(name, "table exists", False, "not built yet"))
                 continue
-            batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all") \
-                .get_batch(batch_parameters={"dataframe": frame})
+            batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
             suite = gx.ExpectationSuite(name=name, expectations=expectations)
-            outcome = batch.validate(suite)
+            parameters = {"dataframe": frame}
+            if docs_dir is None:
+                outcome = batch_definition.get_batch(batch_parameters=parameters).validate(suite)
+            else:  # a ValidationDefinition stores its result, which the docs are built from
+                validation = context.validation_definitions.add(
+                    gx.ValidationDefinition(name=name, data=batch_definition, suite=context.suites.add(suite)))
+                outcome = validation.run(batch_parameters=parameters)
             for result in outcome.results:
                 config = result.expectation_config
                 column = config.kwargs.get("column") or config.kwargs.get("column_list") or \
@@ -152,4 +175,7 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
                 results.append(CheckResult(name, f"{config.type} {column}", result.success, detail))
     finally:
         con.close()
+    if docs_dir is not None:
+        Path(docs_dir).mkdir(parents=True, exist_ok=True)
+        context.build_data_docs(site_names=[DOCS_SITE])
     return results

@@ -132,9 +132,14 @@ def _run(args, settings, progress: bool) -> list[str]:
         return lines
     if args.command == "report":
         from pathlib import Path
+        from warehouse.checks import run_expectations
         from warehouse.report import report
         out = Path(args.out) if args.out else settings.published_database.parent / "report"
-        return [f"report written: {report(settings, out, Path(args.reference) if args.reference else None)}"]
+        lines = [f"report written: {report(settings, out, Path(args.reference) if args.reference else None)}"]
+        if not settings.build_database.exists():
+            return lines + [f"data docs skipped: {settings.build_database} does not exist"]
+        run_expectations(settings.build_database, docs_dir=out / "data_docs")
+        return lines + [f"data docs written: {out / 'data_docs' / 'index.html'}"]
     if args.command == "dictionary":
         from warehouse.dictionary import dictionary
         return [dictionary(settings)]
