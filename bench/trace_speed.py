@@ -11,7 +11,8 @@ bzip2-compressed. Then, each in a fresh process, for a quarter of the size and t
    tokenizer, write to DuckDB) then trace_parallel (normalise, match every sub and obj label of the
    language's mLAMA facts) over the segments read back; MB of document text per wall second, per
    wall second and core, and per CPU second (all processes), peak RSS of the main process and of
-   the largest worker. Memory should be flat in the input size.
+   the largest worker. Memory should be flat in the input size once DuckDB reaches its memory
+   limit (ingest.wikipedia.DUCKDB_MEMORY_LIMIT): beyond it the staged rows spill to disk.
 2. the matching step alone (Aho-Corasick over pre-normalised text, one core) against
    `LC_ALL=C grep -F -c -f labels.txt` over the same text (one segment per line); grep -c stops
    at a line's first match, our matcher finds every label, so the ratio flatters grep.
@@ -29,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -81,13 +83,44 @@ def load_facts(lang: str) -> list[tuple[str, str, str]]:
     return facts
 
 
+class RssSampler(threading.Thread):
+    """Peak resident memory of this process, of its largest child and of all of them together,
+    sampled from /proc every 0.2 s (a child's ru_maxrss would include the parent it forked from)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.main_mb = self.worker_mb = self.total_mb = 0.0
+        self.stopped = threading.Event()
+
+    @staticmethod
+    def rss_mb(pid: int) -> float:
+        try:
+            for line in open(f"/proc/{pid}/status"):
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+
+    def run(self) -> None:
+        me = os.getpid()
+        while not self.stopped.wait(0.2):
+            children = [int(pid) for task in Path(f"/proc/{me}/task").iterdir()
+                        for pid in (task / "children").read_text().split()]
+            main, workers = self.rss_mb(me), [self.rss_mb(pid) for pid in children]
+            self.main_mb = max(self.main_mb, main)
+            self.worker_mb = max([self.worker_mb, *workers])
+            self.total_mb = max(self.total_mb, main + sum(workers))
+
+
 def cpu_seconds() -> float:
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def segments_of(con, batch_rows: int = 20_000):
-    cursor = con.execute("SELECT segment_id, text FROM raw.wiki_segments ORDER BY segment_id")
+    """Stream (segment_id, text) from the database, in storage order."""
+    cursor = con.execute("SELECT segment_id, text FROM raw.wiki_segments")
     while rows := cursor.fetchmany(batch_rows):
         yield from rows
 
@@ -98,7 +131,7 @@ def one_run(args) -> dict:
 
     from compute.models import mbert_tokenizer
     from compute.tracing import _Tracer, normalise, trace_parallel
-    from ingest.wikipedia import ingest_wikipedia
+    from ingest.wikipedia import DUCKDB_MEMORY_LIMIT, ingest_wikipedia
 
     work = Path(tempfile.mkdtemp(prefix="trace_speed_", dir=args.tmp))
     try:
@@ -110,29 +143,32 @@ def one_run(args) -> dict:
         tokenizer, facts = mbert_tokenizer(VOCAB), load_facts(args.lang)
         database = work / "build.duckdb"
 
+        sampler = RssSampler()
+        sampler.start()
         cpu0, wall0 = cpu_seconds(), time.perf_counter()
         report = ingest_wikipedia(database, work / "corpus", args.lang, tokenizer, workers=args.workers, progress=False)
         cpu1, wall1 = cpu_seconds(), time.perf_counter()
         con = duckdb.connect(str(database), read_only=True)
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")  # reading back is capped like the load
         rows = trace_parallel(segments_of(con), facts, args.lang, workers=args.workers)
         cpu2, wall2 = cpu_seconds(), time.perf_counter()
+        sampler.stopped.set()
         result |= {
             "documents": report.n_documents, "segments": report.n_segments, "tokens": report.n_tokens,
             "facts": len(facts), "present": sum(r.present for r in rows),
             "ingest_s": wall1 - wall0, "trace_s": wall2 - wall1, "cpu_s": cpu2 - cpu0,
             "ingest_cpu_s": cpu1 - cpu0, "trace_cpu_s": cpu2 - cpu1,
-            "main_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "worker_peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            "main_peak_mb": sampler.main_mb, "worker_peak_mb": sampler.worker_mb, "total_peak_mb": sampler.total_mb,
         }
         if args.compare:
-            result |= compare(con, facts, args.lang, work, _Tracer, normalise)
+            result |= compare(con, facts, args.lang, work, _Tracer, normalise, args.sql_mb)
         con.close()
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def compare(con, facts, lang, work: Path, tracer_class, normalise) -> dict:
+def compare(con, facts, lang, work: Path, tracer_class, normalise, sql_mb: float) -> dict:
     """The matching step alone vs grep -F, and the matcher vs a naive SQL join, on normalised text."""
     import duckdb
 
@@ -160,11 +196,11 @@ def compare(con, facts, lang, work: Path, tracer_class, normalise) -> dict:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     grep_cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
-    sql_rows, size = [], 0
+    sql_rows, size = [], 0.0
     for row in slice_rows:
         sql_rows.append(row)
         size += len(row[1].encode())
-        if size >= 20e6:
+        if size >= sql_mb * 1e6:
             break
     sql_mb = size / 1e6
     t0 = time.process_time()
@@ -194,6 +230,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
     parser.add_argument("--tmp", default=None, help="where to build the corpus and database")
+    parser.add_argument("--sql-mb", type=float, default=20, help="slice for the naive SQL comparison (slow: minutes)")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--compare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,11 +241,14 @@ def main() -> None:
         return
 
     cores = args.workers or len(os.sched_getaffinity(0))
-    print(f"{cores} cores, load average before: {os.getloadavg()[0]:.2f}")
+    from ingest.wikipedia import DUCKDB_MEMORY_LIMIT
+
+    print(f"{cores} cores, load average before: {os.getloadavg()[0]:.2f}; DuckDB memory limit {DUCKDB_MEMORY_LIMIT}")
     results = []
     for size, compare_too in ((args.size_mb / 4, False), (args.size_mb, True)):
         command = [sys.executable, __file__, "--one-run", "--size-mb", str(size), "--lang", args.lang]
-        command += (["--workers", str(args.workers)] if args.workers else []) + (["--tmp", args.tmp] if args.tmp else [])
+        command += ["--sql-mb", str(args.sql_mb)] + (["--workers", str(args.workers)] if args.workers else [])
+        command += ["--tmp", args.tmp] if args.tmp else []
         command += ["--compare"] if compare_too else []
         run = subprocess.run(command, capture_output=True, text=True)
         if run.returncode:
@@ -222,11 +262,13 @@ def main() -> None:
               f"{r['text_mb'] / r['cpu_s']:.2f} MB per CPU second")
         print(f"    ingest {r['ingest_s']:.0f} s ({r['ingest_cpu_s']:.0f} CPU s), "
               f"trace {r['trace_s']:.0f} s ({r['trace_cpu_s']:.0f} CPU s: {r['text_mb'] / r['trace_cpu_s']:.1f} MB per CPU s)")
-        print(f"  peak RSS: main {r['main_peak_mb']:.0f} MB, largest worker {r['worker_peak_mb']:.0f} MB")
+        print(f"  peak RSS: main {r['main_peak_mb']:.0f} MB, largest worker {r['worker_peak_mb']:.0f} MB, "
+              f"all processes together {r['total_peak_mb']:.0f} MB")
         print(f"  (corpus built in {r['build_s']:.0f} s, not counted)")
     small, large = results
-    print(f"\nmemory vs input x{large['text_mb'] / small['text_mb']:.1f}: main x{large['main_peak_mb'] / small['main_peak_mb']:.2f}, "
-          f"worker x{large['worker_peak_mb'] / small['worker_peak_mb']:.2f}")
+    print(f"\npeak memory for x{large['text_mb'] / small['text_mb']:.1f} the input: main x{large['main_peak_mb'] / small['main_peak_mb']:.2f}, "
+          f"largest worker x{large['worker_peak_mb'] / small['worker_peak_mb']:.2f}, "
+          f"all together x{large['total_peak_mb'] / small['total_peak_mb']:.2f}")
     r = large
     print(f"matching alone ({r['labels']:,} labels, {r['slice_mb']:.0f} MB normalised): {r['slice_mb'] / r['match_s']:.1f} MB/s "
           f"on one core; grep -F -c: {r['slice_mb'] / r['grep_cpu_s']:.1f} MB/s (CPU), {r['slice_mb'] / r['grep_wall_s']:.1f} "

@@ -139,7 +139,8 @@ def trace_parallel(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[st
                    workers: int | None = None) -> list[TraceRow]:
     """trace() over a pool of worker processes (all cores by default): chunks of segments go to the
     workers, at most two per worker in flight, so memory stays flat however many segments come in
-    (stream them, e.g. from a DuckDB cursor with fetchmany); their counts are merged."""
+    (stream them, e.g. from a DuckDB cursor with fetchmany); their counts are merged. Workers are
+    spawned, not forked: a script calling this needs the `if __name__ == "__main__":` guard."""
     facts = list(facts)
     workers = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     hits: dict[int, list[int]] = {}

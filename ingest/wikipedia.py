@@ -7,27 +7,31 @@ format, anything else plain text with one document per non-blank line (doc_id `f
 `fmt` forces one. In the `<doc>` format the title line WikiExtractor writes after the tag is
 dropped, as `--json` output has none.
 
-Segments: each document is cut into contiguous spans of at most `max_tokens` tokens of the given
-tokenizer, special tokens not counted (a model with 512 positions takes 510 of them plus [CLS] and
-[SEP]). A span that must be cut ends at the last paragraph break in the second half of its token
-window, else the last sentence end (. ! ? followed by white space, or 。！？), else the last word
-boundary of the tokenizer's pre-tokenizer, else mid-word (that cut is checked by tokenizing the
-span on its own, and the rest is tokenized afresh). A segment's text is its span without the white
-space at either end: the segments, in order, are the document with only white space removed at
-the cuts. n_tokens counts the document's tokens inside the span; tokenizing a segment on its own
-gives the same count when the cut is at a word boundary, as it always is in practice.
+Segments: each document is tokenized once and cut into contiguous spans of at most `max_tokens`
+tokens of the given tokenizer, special tokens not counted (a model with 512 positions takes 510 of
+them plus [CLS] and [SEP]). A span that must be cut ends, within the second half of its window of
+`max_tokens` tokens, at the last paragraph break, else the last sentence end (. ! ? followed by
+white space, or 。！？), else the last start of a word of the tokenizer's pre-tokenizer, else at
+the window's end. A segment's text is its span without the white space at either end: the
+segments, in order, are the document with only white space removed at the cuts. n_tokens is the
+number of the document's tokens in the span when both its ends are word starts (tokenizing the
+segment on its own gives the same with WordPiece and SentencePiece); after a cut inside a word (a
+。 with SentencePiece, whose words are split at spaces only, or a window without any boundary) it
+is the segment tokenized on its own, and the cut moves left until that fits.
 
-A load is one language of one corpus and one transaction: a crash or Ctrl-C leaves the warehouse
-as it was (a real 10+ GB language makes a large transaction; DuckDB writes it to the database
-file as it goes, not to memory). Reading and writing happen in the main process, tokenizing and
-cutting in a pool of worker processes, with a bounded number of batches in flight. content_sha256
+A load is one language of one corpus. Its rows are first staged in TEMP tables, appended batch by
+batch (each its own small transaction; DuckDB spills them to disk past DUCKDB_MEMORY_LIMIT), then
+swapped in by one transaction that deletes the (corpus, lang)'s old rows and copies the new ones:
+a crash or Ctrl-C at any point leaves the warehouse as it was (TEMP tables die with the
+connection). One transaction around all the appends would hold about a byte of memory per byte
+loaded until its commit. Reading, parsing and writing happen in the main process, tokenizing and
+cutting in a pool of worker processes, with at most two batches per worker in flight. content_sha256
 hashes every input file (relative path and bytes as stored) and the format option; loading the
 same input with the same dump date, tokenizer and max_tokens again changes nothing, anything else
 replaces the (corpus, lang). segment_id = load_batch * 10^10 + position of the segment in the load.
 """
 from __future__ import annotations
 
-import bisect
 import bz2
 import gzip
 import hashlib
@@ -38,7 +42,6 @@ import os
 import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, NamedTuple
@@ -53,28 +56,10 @@ FORMATS = ("auto", "json", "doc", "text")
 SEGMENT_ID_STRIDE = 10_000_000_000   # segments per load batch in the segment_id space
 _CHUNK_CHARS = 1_000_000              # text sent to a worker at a time
 _FLUSH_CHARS = 32_000_000             # segment text buffered before an INSERT
+DUCKDB_MEMORY_LIMIT = "1GB"           # DuckDB's share during a load; the staged rows spill to disk
 _DOC_OPEN = re.compile(rb"<doc(\s[^\n]*)?>\s*$")
 _ATTRIBUTE = re.compile(r'(\w+)="(.*?)"(?=\s+\w+="|\s*$)')
 _SENTENCE_END = re.compile(r"[.!?](?=\s)|[。！？]")
-
-WIKI_SCHEMA = """
-CREATE TABLE IF NOT EXISTS raw.wiki_corpora (
-    corpus TEXT NOT NULL, lang TEXT NOT NULL, dump_date DATE, tokenizer TEXT NOT NULL,
-    max_tokens INTEGER NOT NULL, n_documents BIGINT NOT NULL, n_segments BIGINT NOT NULL,
-    n_tokens BIGINT NOT NULL, n_bytes BIGINT NOT NULL, content_sha256 TEXT NOT NULL,
-    load_batch BIGINT NOT NULL, loaded_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS raw.wiki_documents (
-    corpus TEXT NOT NULL, lang TEXT NOT NULL, doc_id TEXT NOT NULL, title TEXT, url TEXT,
-    source_file TEXT NOT NULL, line_no INTEGER NOT NULL, n_segments INTEGER NOT NULL,
-    n_tokens BIGINT NOT NULL, n_bytes BIGINT NOT NULL, load_batch BIGINT NOT NULL,
-    loaded_at TIMESTAMPTZ NOT NULL
-);
-CREATE TABLE IF NOT EXISTS raw.wiki_segments (
-    corpus TEXT NOT NULL, lang TEXT NOT NULL, segment_id BIGINT NOT NULL, doc_id TEXT NOT NULL,
-    seg_no INTEGER NOT NULL, text TEXT NOT NULL, n_tokens INTEGER NOT NULL, load_batch BIGINT NOT NULL
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -280,10 +265,9 @@ def iter_documents(source: str | Path, fmt: str = "auto",
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
     for path, name in _files(Path(source)):
-        lines = _lines(path, on_read)
         line_no = 0
-        file_fmt, lines = _detect(lines) if fmt == "auto" else (fmt, lines)
         try:
+            file_fmt, lines = _detect(_lines(path, on_read)) if fmt == "auto" else (fmt, _lines(path, on_read))
             for item in _PARSERS[file_fmt](lines, name):
                 line_no = item.line_no
                 yield item
@@ -316,39 +300,48 @@ def _span(text: str, start: int, end: int, n_tokens: int) -> Segment:
 
 
 class _Encoded:
-    """One tokenization of (the rest of) a document: its text, tokens and their start offsets."""
+    """One tokenization of a document. Offsets are read token by token where a cut is looked for,
+    never as a whole list (that would cost a tenth of the tokenizing)."""
 
     def __init__(self, backend, text: str):
         self.text = text
         self.encoding = backend.encode(text, add_special_tokens=False)
         self.n_tokens = len(self.encoding)
 
-    @cached_property
-    def offsets(self) -> list[tuple[int, int]]:
-        return self.encoding.offsets
+    def start(self, k: int) -> int:
+        return self.encoding.token_to_chars(k)[0]
 
-    @cached_property
-    def starts(self) -> list[int]:
-        return [start for start, _ in self.offsets]
+    def first_starting_at(self, char: int, lo: int, hi: int) -> int:
+        """The first token k in [lo, hi] that starts at or after `char` (hi if none before it)."""
+        while lo < hi:
+            middle = (lo + hi) // 2
+            if self.start(middle) < char:
+                lo = middle + 1
+            else:
+                hi = middle
+        return lo
 
-    def cut(self, first: int, last: int) -> int | None:
-        """The cut k in [first, last] (a segment ends before token k) the module doc prefers, None if all
-        are mid-word."""
-        after, before = self.offsets[first - 1][1], self.starts[last]
-        candidates = []
-        newline = self.text.rfind("\n", after, before)
+    def is_word_start(self, k: int) -> bool:
+        """Whether token k starts a word of the tokenizer's pre-tokenizer."""
+        return self.encoding.token_to_word(k) != self.encoding.token_to_word(k - 1)
+
+    def cut(self, first: int, last: int) -> int:
+        """Where to end a segment (before token k, first <= k <= last): the last paragraph break, else
+        the last sentence end, else the last word start, else `last`."""
+        before = self.start(last)
+        newline = self.text.rfind("\n", self.encoding.token_to_chars(first - 1)[1], before)
         if newline >= 0:
-            candidates.append(bisect.bisect_left(self.starts, newline + 1, first, last + 1))
+            return self.first_starting_at(newline + 1, first, last)
         sentence = None
-        for sentence in _SENTENCE_END.finditer(self.text, self.starts[first - 1], before):
+        for sentence in _SENTENCE_END.finditer(self.text, self.start(first - 1), before):
             pass
         if sentence is not None:
-            candidates.append(bisect.bisect_left(self.starts, sentence.end(), first, last + 1))
-        word_of = self.encoding.token_to_word
-        for k in (*candidates, *range(last, first - 1, -1)):
-            if word_of(k) != word_of(k - 1):
-                return k
-        return None
+            return self.first_starting_at(sentence.end(), first, last)
+        return next((k for k in range(last, first - 1, -1) if self.is_word_start(k)), last)
+
+
+def _n_tokens(backend, text: str) -> int:
+    return len(backend.encode(text, add_special_tokens=False))
 
 
 def segment(text: str, tokenizer, max_tokens: int = 512) -> Iterator[Segment]:
@@ -358,31 +351,32 @@ def segment(text: str, tokenizer, max_tokens: int = 512) -> Iterator[Segment]:
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
     backend = _backend(tokenizer)
-    base = 0                                  # where the current tokenization starts in text
+    encoded = _Encoded(backend, text)
+    n = encoded.n_tokens
+    lo, lo_char, lo_clean = 0, 0, True        # first token of the next segment, its character, at a word start
     while True:
-        encoded = _Encoded(backend, text[base:] if base else text)
-        n = encoded.n_tokens
-        lo, lo_char = 0, 0                    # first token and character of the next segment
-        while n - lo > max_tokens:
-            k = encoded.cut(lo + max(1, max_tokens // 2), lo + max_tokens)
-            if k is None:
-                break
-            yield _span(text, base + lo_char, base + encoded.starts[k], k - lo)
-            lo, lo_char = k, encoded.starts[k]
-        else:
-            if n - lo or text[base + lo_char:].strip():
-                yield _span(text, base + lo_char, len(text), n - lo)
-            return
-        # Mid-word cut: the most whole tokens whose text tokenizes on its own within the limit; the
-        # rest of the document is then tokenized afresh.
-        starts, k = encoded.starts, lo + max_tokens
-        while True:
-            count = len(backend.encode(text[base + lo_char: base + starts[k]], add_special_tokens=False))
-            if count <= max_tokens or k == lo + 1:
-                break
-            k -= 1
-        yield _span(text, base + lo_char, base + starts[k], count)
-        base += starts[k]
+        if n - lo <= max_tokens:
+            last = _span(text, lo_char, len(text), n - lo)
+            if not lo_clean:
+                last = last._replace(n_tokens=_n_tokens(backend, last.text))
+            if last.n_tokens <= max_tokens or n - lo <= 1:
+                if last.text:
+                    yield last
+                return
+        end = min(lo + max_tokens, n - 1)
+        k = encoded.cut(min(lo + max(1, max_tokens // 2), end), end)
+        clean = encoded.is_word_start(k)
+        piece = _span(text, lo_char, encoded.start(k), k - lo)
+        if not (lo_clean and clean):          # a cut inside a word: count the piece on its own
+            piece = piece._replace(n_tokens=_n_tokens(backend, piece.text))
+            while piece.n_tokens > max_tokens and k > lo + 1:
+                k = max(lo + 1, k - (piece.n_tokens - max_tokens))
+                piece = _span(text, lo_char, encoded.start(k), 0)
+                piece = piece._replace(n_tokens=_n_tokens(backend, piece.text))
+                clean = encoded.is_word_start(k)
+        if piece.text:                       # empty when tokens k-1 and k start at one character
+            yield piece
+        lo, lo_char, lo_clean = k, encoded.start(k), clean
 
 
 # ---------------------------------------------------------------- workers
@@ -400,7 +394,8 @@ def _init_worker(tokenizer_json: str) -> None:
 def _segment_texts(args: tuple[list[str], int]) -> list[tuple[int, list[tuple[int, int, int]]]]:
     """Per text: its UTF-8 size and its segments as (start, end, n_tokens)."""
     texts, max_tokens = args
-    return [(len(text.encode("utf-8")), [(s.start, s.end, s.n_tokens) for s in segment(text, _WORKER_TOKENIZER, max_tokens)])
+    return [(len(text.encode("utf-8")),
+             [(s.start, s.end, s.n_tokens) for s in segment(text, _WORKER_TOKENIZER, max_tokens)])
             for text in texts]
 
 
@@ -476,12 +471,31 @@ def _parse_dump_date(dump_date) -> date | None:
     raise IngestError(f"dump date {dump_date!r}: use YYYYMMDD or YYYY-MM-DD")
 
 
-class _Writer:
-    """Buffers rows of one load and appends them to the raw tables."""
+# Staged rows of one load (TEMP tables: gone with the connection, spilled to disk past the memory limit).
+_STAGED = {
+    "wiki_new_documents": "doc_no BIGINT, doc_id TEXT, title TEXT, url TEXT, source_file TEXT, line_no INTEGER, "
+                          "n_segments INTEGER, n_tokens BIGINT, n_bytes BIGINT",
+    "wiki_new_segments": "segment_no BIGINT, doc_no BIGINT, doc_id TEXT, seg_no INTEGER, text TEXT, n_tokens INTEGER",
+    "wiki_new_problems": "source_file TEXT, line_no INTEGER, problem TEXT, detail TEXT",
+}
+_DUPLICATES = """
+CREATE OR REPLACE TEMP TABLE wiki_new_duplicates AS
+SELECT * FROM (
+    SELECT doc_no, doc_id, source_file, line_no, row_number() OVER same_id AS occurrence,
+           first_value(source_file || ':' || line_no) OVER same_id AS first_seen
+    FROM wiki_new_documents WINDOW same_id AS (PARTITION BY doc_id ORDER BY doc_no)
+) WHERE occurrence > 1"""
+_KEPT = "doc_no NOT IN (SELECT doc_no FROM wiki_new_duplicates)"
 
-    def __init__(self, con, corpus: str, lang: str, batch: int, report: WikipediaReport):
-        self.con, self.corpus, self.lang, self.batch, self.report = con, corpus, lang, batch, report
-        self.next_segment_id = batch * SEGMENT_ID_STRIDE
+
+class _Stager:
+    """Buffers the rows of one load and appends them to TEMP tables, each flush its own transaction."""
+
+    def __init__(self, con, report: WikipediaReport):
+        self.con, self.report = con, report
+        for table, columns in _STAGED.items():
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+        self.n_docs = self.n_segments = 0
         self.docs, self.segments, self.problems = [], [], []
         self.buffered_chars = 0
 
@@ -490,69 +504,72 @@ class _Writer:
         for item in chunk:
             if isinstance(item, Problem):
                 self.report.add_problem(item)
-                self.problems.append((self.lang, item.source_file, item.line_no, item.problem, item.detail, self.batch))
+                self.problems.append((item.source_file, item.line_no, item.problem, item.detail))
                 continue
             n_bytes, spans = next(results)
             for seg_no, (start, end, n_tokens) in enumerate(spans):
-                self.segments.append((self.next_segment_id, item.doc_id, seg_no, item.text[start:end], n_tokens))
-                self.next_segment_id += 1
+                self.segments.append((self.n_segments, self.n_docs, item.doc_id, seg_no, item.text[start:end],
+                                      n_tokens))
+                self.n_segments += 1
                 self.buffered_chars += end - start
-            self.docs.append((item.doc_id, item.title, item.url, item.source_file, item.line_no, len(spans),
-                              sum(span[2] for span in spans), n_bytes))
+            self.docs.append((self.n_docs, item.doc_id, item.title, item.url, item.source_file, item.line_no,
+                              len(spans), sum(span[2] for span in spans), n_bytes))
+            self.n_docs += 1
         if self.buffered_chars >= _FLUSH_CHARS or len(self.docs) >= 200_000:
             self.flush()
 
     def flush(self) -> None:
-        constants = [self.corpus, self.lang, self.batch]
-        self._insert("INSERT INTO raw.wiki_documents SELECT $1, $2, *, $3, now() FROM new_rows", constants,
-                     ["doc_id", "title", "url", "source_file", "line_no", "n_segments", "n_tokens", "n_bytes"],
-                     self.docs)
-        self._insert("INSERT INTO raw.wiki_segments SELECT $1, $2, *, $3 FROM new_rows", constants,
-                     ["segment_id", "doc_id", "seg_no", "text", "n_tokens"], self.segments)
-        self._insert("INSERT INTO raw.quarantine SELECT 'wikipedia', *, now() FROM new_rows", [],
-                     ["lang", "source_file", "line_no", "problem", "detail", "load_batch"], self.problems)
+        for table, rows in (("wiki_new_documents", self.docs), ("wiki_new_segments", self.segments),
+                            ("wiki_new_problems", self.problems)):
+            if rows:
+                names = [column.split()[0] for column in _STAGED[table].split(", ")]
+                self.con.register("new_rows", pa.table(dict(zip(names, map(list, zip(*rows))))))
+                self.con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
+                self.con.unregister("new_rows")
         self.docs, self.segments, self.problems, self.buffered_chars = [], [], [], 0
 
-    def _insert(self, sql: str, parameters: list, names: list[str], rows: list[tuple]) -> None:
-        if rows:
-            self.con.register("new_rows", pa.table(dict(zip(names, map(list, zip(*rows))))))
-            self.con.execute(sql, parameters)
-            self.con.unregister("new_rows")
+    def drop_duplicates(self) -> None:
+        """Keep the first document of each doc_id; quarantine the others (their segments go with them)."""
+        self.con.execute(_DUPLICATES)
+        first = self.con.execute("SELECT doc_id, source_file, line_no, first_seen, count(*) OVER () "
+                                 "FROM wiki_new_duplicates ORDER BY doc_no LIMIT 1").fetchone()
+        if first:
+            doc_id, source_file, line_no, first_seen, count = first
+            self.con.execute("INSERT INTO wiki_new_problems SELECT source_file, line_no, 'duplicate_doc_id', "
+                             "'doc ' || doc_id || ' first seen at ' || first_seen FROM wiki_new_duplicates")
+            first_problem = Problem(source_file, line_no, "duplicate_doc_id", f"doc {doc_id} first seen at {first_seen}")
+            self.report.first_problems.setdefault("duplicate_doc_id", first_problem)
+            self.report.problem_counts["duplicate_doc_id"] += count
 
 
-_DUPLICATES = ("""
-CREATE TEMP TABLE wiki_duplicates AS
-SELECT * FROM (
-    SELECT doc_id, source_file, line_no, n_segments,
-           -- documents were written in (source_file, line_no) order, their segments numbered along
-           sum(n_segments) OVER (ORDER BY source_file, line_no ROWS UNBOUNDED PRECEDING) - n_segments AS first_segment,
-           row_number() OVER same_id AS occurrence,
-           first_value(source_file || ':' || line_no) OVER same_id AS first_seen
-    FROM raw.wiki_documents WHERE load_batch = $batch
-    WINDOW same_id AS (PARTITION BY doc_id ORDER BY source_file, line_no)
-) WHERE occurrence > 1""", """
-DELETE FROM raw.wiki_segments s USING wiki_duplicates d
- WHERE s.load_batch = $batch AND s.segment_id >= $base + d.first_segment
-   AND s.segment_id < $base + d.first_segment + d.n_segments""", """
-DELETE FROM raw.wiki_documents w USING wiki_duplicates d
- WHERE w.load_batch = $batch AND w.source_file = d.source_file AND w.line_no = d.line_no""", """
-INSERT INTO raw.quarantine SELECT 'wikipedia', $lang, source_file, line_no, 'duplicate_doc_id',
-       'doc ' || doc_id || ' first seen at ' || first_seen, $batch, now() FROM wiki_duplicates""")
-
-
-def _drop_duplicates(con, lang: str, batch: int, report: WikipediaReport) -> None:
-    """Keep the first document of each doc_id; quarantine the others with their segments."""
-    distinct, total = con.execute("SELECT count(DISTINCT doc_id), count(*) FROM raw.wiki_documents "
-                                  "WHERE load_batch = ?", [batch]).fetchone()
-    if distinct == total:
-        return
-    parameters = {"batch": batch, "base": batch * SEGMENT_ID_STRIDE, "lang": lang}
-    for statement in _DUPLICATES:
-        con.execute(statement, {name: value for name, value in parameters.items() if f"${name}" in statement})
-    for doc_id, source_file, line_no, first_seen in con.execute(
-            "SELECT doc_id, source_file, line_no, first_seen FROM wiki_duplicates ORDER BY source_file, line_no").fetchall():
-        report.add_problem(Problem(source_file, line_no, "duplicate_doc_id", f"doc {doc_id} first seen at {first_seen}"))
-    con.execute("DROP TABLE wiki_duplicates")
+def _swap_in(con, corpus: str, lang: str, source: Path, sha: str, tokenizer_id: str,
+             max_tokens: int, report: WikipediaReport) -> None:
+    """Replace the (corpus, lang) rows by the staged ones, in one transaction."""
+    (report.n_documents, report.n_segments, report.n_tokens, report.n_bytes) = con.execute(
+        f"SELECT count(*), coalesce(sum(n_segments), 0), coalesce(sum(n_tokens), 0), coalesce(sum(n_bytes), 0) "
+        f"FROM wiki_new_documents WHERE {_KEPT}").fetchone()
+    if not report.n_documents:
+        problems = "; ".join(report.problem_lines()) or "no documents"
+        raise IngestError(f"{source}: no usable documents read; {problems}")
+    with db.transaction(con):
+        batch = db.new_batch(con, "wikipedia", str(source), lang, sha, report.n_documents + report.n_segments,
+                             sum(report.problem_counts.values()))
+        con.execute("DELETE FROM raw.quarantine WHERE kind = 'wikipedia' AND load_batch IN "
+                    "(SELECT load_batch FROM raw.wiki_corpora WHERE corpus = ? AND lang = ?)", [corpus, lang])
+        for table in ("wiki_corpora", "wiki_documents", "wiki_segments"):
+            con.execute(f"DELETE FROM raw.{table} WHERE corpus = ? AND lang = ?", [corpus, lang])
+        con.execute(f"INSERT INTO raw.wiki_documents SELECT $corpus, $lang, doc_id, title, url, source_file, line_no, "
+                    f"n_segments, n_tokens, n_bytes, $batch, now() FROM wiki_new_documents WHERE {_KEPT}",
+                    {"corpus": corpus, "lang": lang, "batch": batch})
+        con.execute(f"INSERT INTO raw.wiki_segments SELECT $corpus, $lang, $base + segment_no, doc_id, seg_no, text, "
+                    f"n_tokens, $batch FROM wiki_new_segments WHERE {_KEPT}",
+                    {"corpus": corpus, "lang": lang, "batch": batch, "base": batch * SEGMENT_ID_STRIDE})
+        con.execute("INSERT INTO raw.quarantine SELECT 'wikipedia', $lang, source_file, line_no, problem, detail, "
+                    "$batch, now() FROM wiki_new_problems", {"lang": lang, "batch": batch})
+        con.execute("INSERT INTO raw.wiki_corpora VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    [corpus, lang, report.dump_date, tokenizer_id, max_tokens, report.n_documents, report.n_segments,
+                     report.n_tokens, report.n_bytes, sha, batch])
+    report.loaded = True
 
 
 def ingest_wikipedia(database: str | Path, source: str | Path, lang: str, tokenizer, corpus: str = "wikipedia",
@@ -560,8 +577,9 @@ def ingest_wikipedia(database: str | Path, source: str | Path, lang: str, tokeni
                      progress: bool = True, fmt: str = "auto") -> WikipediaReport:
     """Load one language of a WikiExtractor corpus into the build database, cut into segments.
 
-    Raises IngestError when the source is missing, the language unknown, or nothing usable was read
-    (then nothing is written)."""
+    `workers` processes (default: all cores) are spawned, not forked: a script calling this needs the
+    `if __name__ == "__main__":` guard; workers=1 works in this process. Raises IngestError when the
+    source is missing, the language unknown, or nothing usable was read (then nothing is written)."""
     source = Path(source)
     if lang not in MLAMA_LANGUAGES:
         raise IngestError(f"unknown language code {lang!r} (mLAMA has {len(MLAMA_LANGUAGES)})")
@@ -578,43 +596,25 @@ def ingest_wikipedia(database: str | Path, source: str | Path, lang: str, tokeni
         raise IngestError(f"{source}: no files")
     report = WikipediaReport(corpus, lang, _parse_dump_date(dump_date))
     sha = _content_sha256(files, fmt, progress)
-    workers = workers or _n_cores()
 
     con = db.connect(database)
+    memory_limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     try:
-        con.execute(WIKI_SCHEMA)
         last = con.execute("SELECT content_sha256, dump_date, tokenizer, max_tokens FROM raw.wiki_corpora "
                            "WHERE corpus = ? AND lang = ?", [corpus, lang]).fetchone()
         if last == (sha, report.dump_date, tokenizer_id, max_tokens):
             return report
-        with db.transaction(con):
-            batch = db.new_batch(con, "wikipedia", str(source), lang, sha, 0, 0)
-            con.execute("DELETE FROM raw.quarantine WHERE kind = 'wikipedia' AND load_batch IN "
-                        "(SELECT load_batch FROM raw.wiki_corpora WHERE corpus = ? AND lang = ?)", [corpus, lang])
-            for table in ("wiki_corpora", "wiki_documents", "wiki_segments"):
-                con.execute(f"DELETE FROM raw.{table} WHERE corpus = ? AND lang = ?", [corpus, lang])
-            writer = _Writer(con, corpus, lang, batch, report)
-            total = sum(path.stat().st_size for path, _ in files)
-            with tqdm(total=total, desc=f"{corpus} {lang}", unit="B", unit_scale=True, disable=not progress) as bar:
-                items = iter_documents(source, fmt, on_read=bar.update)
-                for chunk, results in _segmented(items, tokenizer_json, max_tokens, workers):
-                    writer.add(chunk, results)
-            writer.flush()
-            _drop_duplicates(con, lang, batch, report)
-            con.execute("""
-                INSERT INTO raw.wiki_corpora
-                SELECT ?, ?, ?, ?, ?, count(*), coalesce(sum(n_segments), 0), coalesce(sum(n_tokens), 0),
-                       coalesce(sum(n_bytes), 0), ?, ?, now()
-                FROM raw.wiki_documents WHERE load_batch = ?""",
-                        [corpus, lang, report.dump_date, tokenizer_id, max_tokens, sha, batch, batch])
-            (report.n_documents, report.n_segments, report.n_tokens, report.n_bytes) = con.execute(
-                "SELECT n_documents, n_segments, n_tokens, n_bytes FROM raw.wiki_corpora WHERE load_batch = ?",
-                [batch]).fetchone()
-            if not report.n_documents:
-                raise IngestError(f"{source}: no usable documents read; " + ("; ".join(report.problem_lines()) or "empty"))
-            con.execute("UPDATE raw.load_batches SET n_rows = ?, n_quarantined = ? WHERE load_batch = ?",
-                        [report.n_documents + report.n_segments, sum(report.problem_counts.values()), batch])
-        report.loaded = True
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
+        stager = _Stager(con, report)
+        total = sum(path.stat().st_size for path, _ in files)
+        with tqdm(total=total, desc=f"{corpus} {lang}", unit="B", unit_scale=True, disable=not progress) as bar:
+            items = iter_documents(source, fmt, on_read=bar.update)
+            for chunk, results in _segmented(items, tokenizer_json, max_tokens, workers or _n_cores()):
+                stager.add(chunk, results)
+        stager.flush()
+        stager.drop_duplicates()
+        _swap_in(con, corpus, lang, source, sha, tokenizer_id, max_tokens, report)
         return report
     finally:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
         con.close()

@@ -15,7 +15,7 @@ from conftest import SHARED_DATA, needs_shared
 from ingest import wikipedia
 from ingest.mlama import IngestError
 from ingest.wikipedia import Document, ingest_wikipedia, iter_documents, segment
-from tiny_tokenizers import wordpiece_tokenizer
+from tiny_tokenizers import sentencepiece_tokenizer, wordpiece_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 MBERT_VOCAB = SHARED_DATA / "tokenizers" / "bert-base-multilingual-cased" / "vocab.txt"
@@ -139,11 +139,21 @@ def test_segments_cut_at_paragraph_then_sentence_then_word_boundaries():
     assert [s.text for s in segment("a.\nb c d e f", tokenizer, 6)] == ["a.\nb c d e", "f"]
 
 
-def test_a_word_longer_than_the_window_is_cut_mid_word_and_retokenized():
+def test_a_word_longer_than_the_window_is_cut_mid_word_and_counted_on_its_own():
     tokenizer = wordpiece_tokenizer()  # "Allan Peiper" -> Allan Pe ##ipe ##r
     pieces = list(segment("Allan Peiper", tokenizer, 2))
-    assert [(s.text, s.n_tokens) for s in pieces] == [("Allan", 1), ("Peipe", 2), ("r", 1)]
+    assert [(s.text, s.n_tokens) for s in pieces] == [("Allan", 1), ("Peipe", 2), ("r", 1)]  # "r" alone: [UNK]
     assert_spans_cover("Allan Peiper", pieces)
+
+
+def test_sentencepiece_cuts_at_a_cjk_full_stop_inside_a_word():
+    # SentencePiece words are split at spaces only: the whole text is one word of ten tokens,
+    # ▁ 北京 出生于 上海 。 北京 出生于 上海 。 上海; each segment gets its own ▁ when tokenized alone
+    text = "北京出生于上海。北京出生于上海。上海"
+    pieces = list(segment(text, sentencepiece_tokenizer(), 5))
+    assert [(s.text, s.n_tokens) for s in pieces] == [("北京出生于上海。", 5), ("北京出生于上海。", 5), ("上海", 2)]
+    tokenizer = sentencepiece_tokenizer()
+    assert all(len(tokenizer(s.text, add_special_tokens=False)["input_ids"]) == s.n_tokens for s in pieces)
 
 
 def test_short_and_empty_documents():
@@ -236,8 +246,11 @@ def test_a_damaged_compressed_file_keeps_what_came_before(tmp_path, settings):
     lines = [json_line(str(i), f"Document {i}.") for i in range(6000)]  # several 100 kB bzip2 blocks
     data = bz2.compress(("\n".join(lines) + "\n").encode(), compresslevel=1)
     write(tmp_path / "en" / "wiki_00.bz2", data[: len(data) // 2])
+    write(tmp_path / "en" / "wiki_01", b"BZh9 not bzip2 at all")
     report = ingest(settings, tmp_path / "en")
-    assert 0 < report.n_documents < 6000 and list(report.problem_counts) == ["unreadable_file"]
+    assert 0 < report.n_documents < 6000 and report.problem_counts == {"unreadable_file": 2}
+    assert rows(settings.build_database, "SELECT source_file, line_no FROM raw.quarantine ORDER BY 1") == [
+        ("wiki_00.bz2", report.n_documents), ("wiki_01", None)]
 
 
 def test_duplicate_doc_ids_keep_the_first(tmp_path, settings):
@@ -275,24 +288,34 @@ def test_reloading_changes_nothing_and_a_new_dump_replaces(tmp_path, settings):
     assert ingest(settings, tmp_path / "en", dump_date="2024-04-01", max_tokens=100).loaded
 
 
-def test_crash_mid_load_leaves_the_warehouse_as_it_was(tmp_path, settings, monkeypatch):
-    write(tmp_path / "en" / "wiki_00", json_line("1", "Old text.") + "\n")
+@pytest.mark.parametrize("where", ["while staging", "while swapping in"])
+def test_crash_mid_load_leaves_the_warehouse_as_it_was(tmp_path, settings, monkeypatch, where):
+    write(tmp_path / "en" / "wiki_00", json_line("1", "Old text.") + "\n{bad\n")
     ingest(settings, tmp_path / "en")
-    everything = ("SELECT * FROM raw.wiki_segments", "SELECT * FROM raw.wiki_documents",
+    everything = ("SELECT * FROM raw.wiki_segments", "SELECT * FROM raw.wiki_documents", "SELECT * FROM raw.quarantine",
                   "SELECT * FROM raw.wiki_corpora", "SELECT * FROM raw.load_batches")
     before = [rows(settings.build_database, sql) for sql in everything]
     write(tmp_path / "en" / "wiki_00", "\n".join(json_line(str(i), f"New text {i}.") for i in range(10)) + "\n")
 
-    real_flush = wikipedia._Writer.flush
+    if where == "while staging":
+        def crash(self):
+            raise KeyboardInterrupt  # Ctrl-C
 
-    def flush_then_crash(self):
-        real_flush(self)  # the new rows are written, the old ones deleted ...
-        raise KeyboardInterrupt  # ... and then Ctrl-C
+        monkeypatch.setattr(wikipedia._Stager, "flush", crash)
+    else:
+        real_batch = wikipedia.db.new_batch
 
-    monkeypatch.setattr(wikipedia._Writer, "flush", flush_then_crash)
+        def crash(con, *args):
+            real_batch(con, *args)
+            con.execute("DELETE FROM raw.wiki_segments")  # half-way through the replacement
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(wikipedia.db, "new_batch", crash)
     with pytest.raises(KeyboardInterrupt):
         ingest(settings, tmp_path / "en")
     assert [rows(settings.build_database, sql) for sql in everything] == before
+    monkeypatch.undo()
+    assert ingest(settings, tmp_path / "en").n_documents == 10  # and the next load goes through
 
 
 def test_worker_processes_give_the_same_rows(tmp_path, settings, monkeypatch):

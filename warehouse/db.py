@@ -11,7 +11,7 @@ CREATE SCHEMA IF NOT EXISTS raw;
 CREATE SEQUENCE IF NOT EXISTS raw.load_batch_seq START 1;
 CREATE TABLE IF NOT EXISTS raw.load_batches (
     load_batch     BIGINT PRIMARY KEY,
-    kind           TEXT NOT NULL,        -- 'mlama' or 'predictions'
+    kind           TEXT NOT NULL,        -- mlama, predictions, activations, wikipedia, sizes
     source         TEXT NOT NULL,        -- directory, zip or shard file read
     lang           TEXT,
     content_sha256 TEXT,                 -- hash of what was read: same hash, nothing to do

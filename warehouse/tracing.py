@@ -29,8 +29,8 @@ class TraceReport:
 
 def _segments(con, corpus: str, lang: str):
     """Stream (segment_id, text) of one language's corpus."""
-    cursor = con.execute("SELECT segment_id, text FROM raw.wiki_segments WHERE corpus = ? AND lang = ? "
-                         "ORDER BY segment_id", [corpus, lang])
+    cursor = con.execute("SELECT segment_id, text FROM raw.wiki_segments WHERE corpus = ? AND lang = ?",
+                         [corpus, lang])
     while rows := cursor.fetchmany(FETCH_ROWS):
         yield from rows
 
