@@ -13,7 +13,6 @@ column loaded from the float16 file.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -27,8 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.probe_speed import MBERT, SHARED, read_facts  # noqa: E402
-from compute.models import mbert_tokenizer, wrap_model  # noqa: E402
+from bench.probe_speed import parse_args, random_mbert  # noqa: E402
 from compute.probe import activation_schema, probe  # noqa: E402
 
 
@@ -57,21 +55,8 @@ def sizes(activations: pa.Table, folder: Path) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--facts", type=int, default=2000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--langs", default="en,fr,de,ru,zh,ja")
-    parser.add_argument("--relations", default="P19,P20,P27,P36,P103,P106,P131,P140,P1376,P495")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=16, help="the two runs alternate over this many slices")
-    args = parser.parse_args()
-
-    facts = read_facts(SHARED / "mlama1.1", args.langs.split(","), args.relations.split(","), args.facts, args.seed)
-    torch.manual_seed(args.seed)
-    from transformers import BertConfig, BertForMaskedLM
-
-    model = BertForMaskedLM(BertConfig.from_json_file(MBERT / "config.json"))
-    loaded = wrap_model(model, mbert_tokenizer(MBERT / "vocab.txt"), "random-mbert", device="cpu")
+    args = parse_args(16, "the two runs alternate over this many slices")
+    facts, _, loaded = random_mbert(args)
 
     runs = {"plain": {}, "capture": dict(capture="all", activation_dtype="float32")}
     for kwargs in runs.values():  # warm-up

@@ -75,24 +75,32 @@ def bare_batches(loaded, facts: list[dict], batch_size: int) -> list[tuple[torch
     return batches
 
 
-def main() -> None:
+def parse_args(rounds: int, help_rounds: str) -> argparse.Namespace:
+    """The options shared by the probe benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--facts", type=int, default=2000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--langs", default="en,fr,de,ru,zh,ja")
     parser.add_argument("--relations", default="P19,P20,P27,P36,P103,P106,P131,P140,P1376,P495")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rounds", type=int, default=4, help="probe and bare pass alternate over this many slices")
-    args = parser.parse_args()
+    parser.add_argument("--rounds", type=int, default=rounds, help=help_rounds)
+    return parser.parse_args()
 
+
+def random_mbert(args: argparse.Namespace):
+    """Real facts and a randomly initialised model of mBERT's exact shape, with the real vocabulary."""
     facts = read_facts(SHARED / "mlama1.1", args.langs.split(","), args.relations.split(","), args.facts, args.seed)
     torch.manual_seed(args.seed)
     from transformers import BertConfig, BertForMaskedLM
 
     model = BertForMaskedLM(BertConfig.from_json_file(MBERT / "config.json"))
-    tokenizer = mbert_tokenizer(MBERT / "vocab.txt")
+    return facts, model, wrap_model(model, mbert_tokenizer(MBERT / "vocab.txt"), "random-mbert", device="cpu")
+
+
+def main() -> None:
+    args = parse_args(4, "probe and bare pass alternate over this many slices")
     started = time.perf_counter()
-    loaded = wrap_model(model, tokenizer, "random-mbert", device="cpu")
+    facts, model, loaded = random_mbert(args)
     hash_s = time.perf_counter() - started
     n_params = sum(p.numel() for p in model.parameters())
 
@@ -116,7 +124,7 @@ def main() -> None:
     probed = [r for r in rows if r["skip_reason"] is None]
     tokens = sum(int(mask.sum()) for _, mask in batches)
     padded = sum(mask.numel() for _, mask in batches)
-    print(f"model: random mBERT shape, {n_params / 1e6:.0f}M parameters, weights hashed in {hash_s:.2f} s")
+    print(f"model: random mBERT shape, {n_params / 1e6:.0f}M parameters, built and hashed in {hash_s:.2f} s")
     print(f"facts: {len(facts)} ({args.langs}), probed {len(probed)}, skipped {len(rows) - len(probed)}")
     print(f"tokens: {tokens / len(probed):.1f} per query, padding {1 - tokens / padded:.1%}, "
           f"masks {sum(r['n_mask_tokens'] for r in probed) / len(probed):.2f} per query")
