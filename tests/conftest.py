@@ -5,6 +5,7 @@ import json
 import zlib
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from warehouse.settings import load_settings
@@ -34,6 +35,15 @@ def write_release(root: Path, languages: dict[str, dict]) -> Path:
 def fact(uuid: str, sub: str, obj: str, lineid: int = 0) -> dict:
     return {"sub_uri": f"Q{zlib.crc32(sub.encode())}", "obj_uri": f"Q{zlib.crc32(obj.encode())}",
             "sub_label": sub, "obj_label": obj, "lineid": lineid, "uuid": uuid}
+
+
+def rows(database, sql: str, params=()) -> list[tuple]:
+    """Run one query on a DuckDB file through a read-only connection."""
+    con = duckdb.connect(str(database), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import fact, write_release
+from conftest import fact, rows, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
 from ingest.sizes import ingest_sizes
@@ -99,12 +98,8 @@ def warehouse(tmp_path_factory):
     return settings
 
 
-def published(settings, sql):
-    con = duckdb.connect(str(settings.published_database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
+def published(settings, sql, params=()):
+    return rows(settings.published_database, sql, params)
 
 
 def test_presence_flags(warehouse):

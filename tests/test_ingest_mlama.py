@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import zipfile
 
-import duckdb
 import pytest
 
-from conftest import fact, write_release
+from conftest import fact, rows, write_release
 from ingest import mlama
 from ingest.mlama import IngestError, ingest_mlama
 
@@ -18,13 +17,6 @@ GOOD = {
            "facts": {"P36": [fact("u1", "France", "Paris")]}},
 }
 
-
-def rows(database, sql):
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def quarantine(database):

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import fact, write_release
+from conftest import fact, rows, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
 from warehouse.build import build
@@ -70,11 +69,7 @@ def warehouse(tmp_path_factory):
 
 
 def published(settings, sql, params=()):
-    con = duckdb.connect(str(settings.published_database), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+    return rows(settings.published_database, sql, params)
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])

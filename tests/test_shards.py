@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from conftest import rows
 from ingest import shards
 from ingest.shards import ShardError, load_shards
 
@@ -23,11 +24,7 @@ def table(lang="en", n=3, model_id="m@abc"):
 
 
 def count(database):
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute("SELECT count(*) FROM raw.predictions").fetchone()[0]
-    finally:
-        con.close()
+    return rows(database, "SELECT count(*) FROM raw.predictions")[0][0]
 
 
 def test_each_shard_is_loaded_once(settings):

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import fact, write_release
+from conftest import fact, rows, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
 from warehouse import build as build_module
@@ -56,12 +56,8 @@ def write_predictions(settings, lang):
     shards.load_shards(settings.build_database, settings.shard_dir)
 
 
-def published(settings, sql, params=None):
-    con = duckdb.connect(str(settings.published_database), read_only=True)
-    try:
-        return con.execute(sql, params or []).fetchall()
-    finally:
-        con.close()
+def published(settings, sql, params=()):
+    return rows(settings.published_database, sql, params)
 
 
 def expected_correct(lang):

@@ -6,12 +6,11 @@ import gzip
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 from tokenizers.models import WordLevel
 
-from conftest import SHARED_DATA, needs_shared
+from conftest import SHARED_DATA, needs_shared, rows
 from ingest import wikipedia
 from ingest.mlama import IngestError
 from ingest.wikipedia import Document, ingest_wikipedia, iter_documents, segment
@@ -47,13 +46,6 @@ def write(path: Path, content: str | bytes, opener=open) -> Path:
         out.write(content.encode() if isinstance(content, str) else content)
     return path
 
-
-def rows(database, sql):
-    con = duckdb.connect(str(database), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def ingest(settings, source, **kwargs):
