@@ -61,7 +61,8 @@ def build_population(settings, facts: int, n_layers: int, d_ff: int) -> None:
     shards.write_shard(settings.shard_dir, pa.Table.from_pylist([dict(
         model_id="bench-model@0", lang="en", relation="P1", uuid=u, template="[X] is [Y] .", sub_label=f"s{u}",
         obj_label=f"o{u}", query="q", n_mask_tokens=1, gold_token_ids=[1], pred_token_ids=[1], gold_text=None,
-        pred_text=None, gold_log_prob=None, skip_reason=None, probed_at=now) for u in uuids],
+        pred_text=None, gold_log_prob=None, is_correct=True, skip_reason=None, probed_at=now)
+        for u in uuids],
         schema=shards.SHARD_SCHEMA))
     shards.load_shards(settings.build_database, settings.shard_dir)
 

@@ -15,41 +15,21 @@ from tqdm import tqdm
 
 from compute.models import LoadedModel, ModelLoadError
 from compute.queries import Query, QueryError, build_query
+from compute.tracing import shared_entity_tokens
+from raw import tables
 
 FACT_COLUMNS = ("lang", "relation", "uuid", "template", "sub_label", "obj_label")
+# One row per fact, as the shards and raw.predictions hold it
+PREDICTION_SCHEMA = tables.PREDICTIONS.produced_schema()
 
-PREDICTION_SCHEMA = pa.schema(
-    [
-        ("model_id", pa.string()),
-        ("lang", pa.string()),
-        ("relation", pa.string()),
-        ("uuid", pa.string()),
-        ("query", pa.string()),
-        ("n_mask_tokens", pa.int32()),
-        ("gold_token_ids", pa.list_(pa.int32())),
-        ("pred_token_ids", pa.list_(pa.int32())),
-        ("gold_text", pa.string()),
-        ("pred_text", pa.string()),
-        ("gold_log_prob", pa.float64()),
-        ("skip_reason", pa.string()),
-        ("probed_at", pa.timestamp("us", tz="UTC")),
-    ]
-)
-
-CAPTURES = (None, "correct", "all")
+# Whose FFN activations a probe keeps: the correct facts (PROBELESS's population), all probed facts, none
+CAPTURE_MODES = ("correct", "all", "none")
 ACTIVATION_DTYPES = {"float16": (torch.float16, pa.float16()), "float32": (torch.float32, pa.float32())}
 
 
 def activation_schema(n_neurons: int, dtype: str = "float16") -> pa.Schema:
     """One row per captured fact; activations[layer * d_ff + index] is that neuron's mean over the masks."""
-    return pa.schema(
-        [
-            ("model_id", pa.string()),
-            ("lang", pa.string()),
-            ("uuid", pa.string()),
-            ("activations", pa.list_(ACTIVATION_DTYPES[dtype][1], n_neurons)),
-        ]
-    )
+    return tables.activation_shard_schema(n_neurons, ACTIVATION_DTYPES[dtype][1])
 
 
 def lm_head(model: torch.nn.Module) -> torch.nn.Module:
@@ -172,6 +152,7 @@ def _probe_batch(
                 "gold_text": loaded.tokenizer.decode(q.gold_ids),
                 "pred_text": loaded.tokenizer.decode(pred_ids),
                 "gold_log_prob": sum(gold_lp[at : at + k]),
+                "is_correct": pred_ids == q.gold_ids,  # full match: the paper's P@1
             }
         )
         at += k
@@ -193,13 +174,21 @@ def _activation_batch(
     return pa.RecordBatch.from_pydict(data, schema=schema)
 
 
-def _record_batch(model_id: str, facts: dict, indices: list[int], rows: list[dict], probed_at) -> pa.RecordBatch:
-    """Rows for facts[indices]; prediction columns absent from `rows` are null."""
+def _record_batch(
+    loaded: LoadedModel, facts: dict, indices: list[int], rows: list[dict], probed_at
+) -> pa.RecordBatch:
+    """Rows for facts[indices], with the fact's query inputs; prediction columns absent from `rows` are
+    null, and a fact without a prediction is not correct."""
     data = {name: [row.get(name) for row in rows] for name in PREDICTION_SCHEMA.names}
-    data["model_id"] = [model_id] * len(rows)
+    data["model_id"] = [loaded.model_id] * len(rows)
     data["probed_at"] = [probed_at] * len(rows)
-    for key in ("lang", "relation", "uuid"):
+    data["is_correct"] = [bool(row.get("is_correct")) for row in rows]
+    for key in FACT_COLUMNS:
         data[key] = [facts[key][i] for i in indices]
+    data["labels_share_tokens"] = [
+        shared_entity_tokens(facts["sub_label"][i], facts["obj_label"][i], loaded.tokenizer, facts["lang"][i])
+        for i in indices
+    ]
     return pa.RecordBatch.from_pydict(data, schema=PREDICTION_SCHEMA)
 
 
@@ -208,23 +197,23 @@ def probe(
     facts: pa.Table | Iterable[dict],
     batch_size: int = 32,
     progress: bool = True,
-    capture: str | None = None,
+    capture: str = "none",
     activation_dtype: str = "float16",
 ) -> Iterator[pa.RecordBatch] | Iterator[tuple[pa.RecordBatch, pa.RecordBatch | None]]:
     """One PREDICTION_SCHEMA row per fact: first the skipped facts (with skip_reason, null
     predictions) as one batch, then the probed facts in batches of similar length.
 
-    With `capture` ("correct": facts whose k predicted ids all equal the gold ids; "all": every
-    probed fact) it yields (predictions, activations) pairs instead: activation_schema rows of
-    that batch's captured facts, from the same forward pass, in `activation_dtype`; None when the
-    batch has none."""
+    With `capture` "correct" (the facts whose is_correct is true) or "all" (every probed fact) it
+    yields (predictions, activations) pairs instead: activation_schema rows of that batch's captured
+    facts, from the same forward pass, in `activation_dtype`; None when the batch has none."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, not {batch_size}")
-    if capture not in CAPTURES:
-        raise ValueError(f"capture must be one of {CAPTURES}, not {capture!r}")
+    if capture not in CAPTURE_MODES:
+        raise ValueError(f"capture must be one of {', '.join(CAPTURE_MODES)}, not {capture!r}")
+    keeps = capture != "none"
     if activation_dtype not in ACTIVATION_DTYPES:
         raise ValueError(f"activation_dtype must be one of {tuple(ACTIVATION_DTYPES)}, not {activation_dtype!r}")
-    projections = ffn_output_projections(loaded) if capture else None
+    projections = ffn_output_projections(loaded) if keeps else None
     columns = _fact_columns(facts)
     probed_at = datetime.now(timezone.utc)
     queries, skipped = [], []
@@ -236,20 +225,20 @@ def probe(
             skipped.append((i, {"skip_reason": exc.reason}))
     if skipped:
         indices, rows = [i for i, _ in skipped], [r for _, r in skipped]
-        predictions = _record_batch(loaded.model_id, columns, indices, rows, probed_at)
-        yield (predictions, None) if capture else predictions
+        predictions = _record_batch(loaded, columns, indices, rows, probed_at)
+        yield (predictions, None) if keeps else predictions
     queries.sort(key=lambda iq: len(iq[1].input_ids))
     head = lm_head(loaded.model)
     with tqdm(total=len(queries), disable=not progress, unit="fact", desc="probe") as bar:
         for start in range(0, len(queries), batch_size):
             batch = queries[start : start + batch_size]
             rows, means = _probe_batch(loaded, head, batch, projections)
-            predictions = _record_batch(loaded.model_id, columns, [i for i, _ in batch], rows, probed_at)
+            predictions = _record_batch(loaded, columns, [i for i, _ in batch], rows, probed_at)
             bar.update(len(batch))
-            if not capture:
+            if not keeps:
                 yield predictions
                 continue
-            keep = [b for b, r in enumerate(rows) if capture == "all" or r["pred_token_ids"] == r["gold_token_ids"]]
+            keep = [b for b, r in enumerate(rows) if capture == "all" or r["is_correct"]]
             activations = (
                 _activation_batch(loaded.model_id, columns, [batch[b][0] for b in keep], means[keep], activation_dtype)
                 if keep

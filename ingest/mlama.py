@@ -16,26 +16,11 @@ from pathlib import Path, PurePosixPath
 import pyarrow as pa
 from tqdm import tqdm
 
-from warehouse import db
+from ingest.problems import IngestError, Problem
+from raw import db, tables
+from raw.languages import MLAMA_LANGUAGES
 
-# The 53 language folders of mLAMA (Kassner et al., 2021): ISO 639-1 codes plus Cebuano.
-MLAMA_LANGUAGES = frozenset(
-    "af ar az be bg bn ca ceb cs cy da de el en es et eu fa fi fr ga gl he hi hr hu hy id it ja ka "
-    "ko la lt lv ms nl pl pt ro ru sk sl sq sr sv ta th tr uk ur vi zh".split()
-)
 FACT_FIELDS = ("sub_uri", "obj_uri", "sub_label", "obj_label", "lineid", "uuid")
-
-
-class IngestError(Exception):
-    """Nothing usable could be read, or --strict found a problem."""
-
-
-@dataclass
-class Problem:
-    source_file: str
-    line_no: int | None
-    problem: str
-    detail: str
 
 
 @dataclass
@@ -173,37 +158,18 @@ def _store(con, load: LanguageLoad, source: str) -> None:
     with db.transaction(con):
         batch = db.new_batch(con, "mlama", source, load.lang, load.content_sha256,
                              len(load.facts) + len(load.templates), len(load.problems))
-        stamp = {"load_batch": batch}
-        new_facts = pa.Table.from_pylist([{**f, **stamp} for f in load.facts], schema=_FACT_SCHEMA)
-        new_templates = pa.Table.from_pylist([{**t, **stamp} for t in load.templates], schema=_TEMPLATE_SCHEMA)
-        problems = pa.Table.from_pylist(
-            [{"lang": load.lang, **vars(p), "load_batch": batch} for p in load.problems], schema=_PROBLEM_SCHEMA)
-        con.register("new_facts", new_facts)
-        con.register("new_templates", new_templates)
-        con.register("new_problems", problems)
         for table in ("mlama_facts", "mlama_templates"):
             con.execute(f"DELETE FROM raw.{table} WHERE lang = ?", [load.lang])
         con.execute("DELETE FROM raw.quarantine WHERE kind = 'mlama' AND lang = ?", [load.lang])
-        con.execute("INSERT INTO raw.mlama_facts SELECT *, now() FROM new_facts")
-        con.execute("INSERT INTO raw.mlama_templates SELECT *, now() FROM new_templates")
-        con.execute("INSERT INTO raw.quarantine SELECT 'mlama', *, now() FROM new_problems")
-        for name in ("new_facts", "new_templates", "new_problems"):
-            con.unregister(name)
+        for table, rows in ((tables.MLAMA_FACTS, load.facts), (tables.MLAMA_TEMPLATES, load.templates)):
+            db.insert(con, table, pa.Table.from_pylist(rows, schema=table.arrow_schema(("load_batch", "loaded_at"))),
+                      load_batch=batch)
+        problems = [{"lang": load.lang, **vars(p)} for p in load.problems]
+        db.insert(con, tables.QUARANTINE, pa.Table.from_pylist(problems, schema=_PROBLEM_SCHEMA),
+                  kind="mlama", load_batch=batch)
 
 
-_FACT_SCHEMA = pa.schema([
-    ("lang", pa.string()), ("relation", pa.string()), ("uuid", pa.string()), ("sub_uri", pa.string()),
-    ("obj_uri", pa.string()), ("sub_label", pa.string()), ("obj_label", pa.string()), ("lineid", pa.int64()),
-    ("source_file", pa.string()), ("line_no", pa.int32()), ("load_batch", pa.int64()),
-])
-_TEMPLATE_SCHEMA = pa.schema([
-    ("lang", pa.string()), ("relation", pa.string()), ("template", pa.string()),
-    ("source_file", pa.string()), ("line_no", pa.int32()), ("load_batch", pa.int64()),
-])
-_PROBLEM_SCHEMA = pa.schema([
-    ("lang", pa.string()), ("source_file", pa.string()), ("line_no", pa.int32()),
-    ("problem", pa.string()), ("detail", pa.string()), ("load_batch", pa.int64()),
-])
+_PROBLEM_SCHEMA = tables.QUARANTINE.arrow_schema(("kind", "load_batch", "loaded_at"))
 
 
 def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | None = None,

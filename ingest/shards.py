@@ -18,18 +18,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from compute.probe import PREDICTION_SCHEMA
-from warehouse import db
+from raw import db, tables
 
-# A predictions shard: the probe's output plus the query inputs it was built from, and whether
-# the two labels share an entity token under the model's tokenizer (absence reason 1).
-SHARD_SCHEMA = PREDICTION_SCHEMA.insert(4, pa.field("template", pa.string())) \
-    .insert(5, pa.field("sub_label", pa.string())).insert(6, pa.field("obj_label", pa.string())) \
-    .insert(7, pa.field("labels_share_tokens", pa.bool_()))
+# A predictions shard holds raw.predictions' rows without the loader's provenance columns.
+SHARD_SCHEMA = tables.PREDICTIONS.produced_schema()
 # An activations shard as loaded (the file may hold float16 vectors; they load as float32).
-ACTIVATIONS_SCHEMA = pa.schema([("model_id", pa.string()), ("lang", pa.string()), ("uuid", pa.string()),
-                                ("activations", pa.list_(pa.float32()))])
-SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": ACTIVATIONS_SCHEMA}
+SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": tables.activation_shard_schema()}
+TABLES = {"predictions": tables.PREDICTIONS, "activations": tables.ACTIVATIONS}
 MODEL_FILE = "model.json"
 
 
@@ -148,9 +143,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                         _check_activations(con, path, table, model)
                         table = _per_layer(table, model)
                     batch = db.new_batch(con, kind, str(path), path.parent.name, None, table.num_rows, 0)
-                    con.register("shard", table)
-                    con.execute(f"INSERT INTO raw.{kind} SELECT *, ?, ?, now() FROM shard", [str(path), batch])
-                    con.unregister("shard")
+                    db.insert(con, TABLES[kind], table, shard_file=str(path), load_batch=batch)
                 n_rows += table.num_rows
         return n_rows
     finally:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from ingest.mlama import MLAMA_LANGUAGES, IngestError, Problem
-from warehouse import db
+from ingest.problems import IngestError, Problem
+from raw import db, tables
+from raw.languages import MLAMA_LANGUAGES
 
 
 @dataclass
@@ -76,13 +77,11 @@ def ingest_sizes(database: str | Path, path: str | Path, source: str | None = No
             batch = db.new_batch(con, "sizes", source, None, digest, len(rows), len(report.problems))
             con.execute("DELETE FROM raw.language_sizes WHERE source = ?", [source])
             con.execute("DELETE FROM raw.quarantine WHERE kind = 'sizes' AND source_file = ?", [str(path)])
-            con.register("new_rows", pa.Table.from_pylist(rows))
-            con.execute("INSERT INTO raw.language_sizes SELECT ?, lang, measure, size, ?, line_no, ?, now() "
-                        "FROM new_rows", [source, str(path), batch])
-            con.unregister("new_rows")
-            for p in report.problems:
-                con.execute("INSERT INTO raw.quarantine VALUES ('sizes', NULL, ?, ?, ?, ?, ?, now())",
-                            [p.source_file, p.line_no, p.problem, p.detail, batch])
+            db.insert(con, tables.LANGUAGE_SIZES, pa.Table.from_pylist(rows), source=source,
+                      source_file=str(path), load_batch=batch)
+            problems = pa.Table.from_pylist([vars(p) for p in report.problems],
+                                            schema=tables.QUARANTINE.arrow_schema(("kind", "lang", "load_batch", "loaded_at")))
+            db.insert(con, tables.QUARANTINE, problems, kind="sizes", lang=None, load_batch=batch)
         report.n_rows = len(rows)
         return report
     finally:

@@ -49,8 +49,9 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 import pyarrow as pa
 from tqdm import tqdm
 
-from ingest.mlama import MLAMA_LANGUAGES, IngestError, Problem
-from warehouse import db
+from ingest.problems import IngestError, Problem
+from raw.languages import MLAMA_LANGUAGES
+from raw import db
 
 FORMATS = ("auto", "json", "doc", "text")
 SEGMENT_ID_STRIDE = 10_000_000_000   # segments per load batch in the segment_id space

@@ -80,7 +80,8 @@ def warehouse(tmp_path_factory):
                              template="[X] in [Y] ." if uuid in RELATION else "[X] : [Y] .", sub_label=sub,
                              obj_label=obj, labels_share_tokens=uuid in SHARES_TOKENS, query="q", n_mask_tokens=1,
                              gold_token_ids=[1], pred_token_ids=[1] if right else [2], gold_text=None,
-                             pred_text=None, gold_log_prob=None, skip_reason=None, probed_at=now))
+                             pred_text=None, gold_log_prob=None, is_correct=right, skip_reason=None,
+                             probed_at=now))
             if right:
                 vector = np.zeros(D_FF, np.float32)
                 block = BLOCK.get((lang, uuid), BLOCK.get(uuid))

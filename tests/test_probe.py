@@ -144,9 +144,11 @@ def test_prediction_equals_gold_exactly_when_the_model_knows_the_object():
         fact("wrong", "[X] was born in [Y] .", "Allan", "Rome"),
         fact("partial", "[X] was born in [Y] .", "Allan", "Paris Rome"),
     ]
-    rows = rows_by_uuid(probe(loaded, facts, progress=False))
-    is_correct = {uuid: row["pred_token_ids"] == row["gold_token_ids"] for uuid, row in rows.items()}
-    assert is_correct == {"right": True, "wrong": False, "partial": False}
+    rows = rows_by_uuid(probe(loaded, facts + [fact("long", "[X] was born in [Y] .", "Allan " * 70, "Paris")],
+                              progress=False))
+    assert {uuid: row["is_correct"] for uuid, row in rows.items()} == \
+        {"right": True, "wrong": False, "partial": False, "long": False}
+    assert rows["long"]["skip_reason"] is not None
     assert rows["right"]["pred_text"] == "Paris"
     assert rows["partial"]["pred_token_ids"] == [paris, paris]
     assert rows["right"]["gold_log_prob"] == pytest.approx(0.0, abs=1e-6)

@@ -50,6 +50,7 @@ def write_predictions(settings, lang):
                          obj_label=f"obj-{uuid}-{lang}", query=None if gold is None else "q",
                          n_mask_tokens=None if gold is None else len(gold), gold_token_ids=gold,
                          pred_token_ids=pred, gold_text=None, pred_text=None, gold_log_prob=None,
+                         is_correct=gold is not None and gold == pred,
                          skip_reason="too_long" if gold is None else None,
                          probed_at=datetime.now(timezone.utc)))
     shards.write_shard(settings.shard_dir, pa.Table.from_pylist(rows, schema=shards.SHARD_SCHEMA))

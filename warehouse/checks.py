@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.mlama import MLAMA_LANGUAGES
+from raw.languages import MLAMA_LANGUAGES
 
 PROBE_STATUSES = ["probed", "skipped", "not_probed"]
 DOCS_SITE = "factroots"

@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from compute.models import load_model, model_row
+from compute.probe import CAPTURE_MODES
 from compute.probe import probe as probe_facts
-from compute.tracing import shared_entity_tokens
 from ingest import shards
-from warehouse import db
+from raw import db
 
 # Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
 # the same in every language) that have no prediction built from the same inputs, or whose
@@ -24,8 +24,7 @@ WITH chosen AS (
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
 ), predicted AS (
-    SELECT c.uuid, c.lang, p.skip_reason IS NULL AND p.pred_token_ids = p.gold_token_ids AS is_correct,
-           p.skip_reason IS NULL AS is_probed
+    SELECT c.uuid, c.lang, p.is_correct, p.skip_reason IS NULL AS is_probed
     FROM chosen c
     JOIN raw.predictions p
       ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
@@ -42,7 +41,6 @@ WHERE p.uuid IS NULL
       AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
 ORDER BY c.lang, c.draw
 """
-CAPTURE = ("correct", "all", "none")
 
 
 @dataclass
@@ -72,8 +70,8 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     run resumes where it stopped. `loaded` passes an in-memory model (compute.models.wrap_model)
     instead of loading `model`.
     """
-    if activations not in CAPTURE:
-        raise ValueError(f"activations must be one of {', '.join(CAPTURE)}, not {activations!r}")
+    if activations not in CAPTURE_MODES:
+        raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
     loaded = loaded or load_model(model, device=device)
     shard_dir = Path(shard_dir)
     shards.write_model(shard_dir, model_row(loaded))
@@ -93,15 +91,14 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     finally:
         con.close()
 
-    capture = None if activations == "none" else activations
     report = ProbeReport(loaded.model_id, loaded.device, n_already=done)
     for start in range(0, todo.num_rows, shard_size):
         chunk = todo.slice(start, shard_size)
         for lang in sorted(set(chunk["lang"].to_pylist())):
             facts = chunk.filter(pc.equal(chunk["lang"], lang))
-            batches = list(probe_facts(loaded, facts, batch_size, progress, capture, activation_dtype))
-            pairs = batches if capture else [(batch, None) for batch in batches]
-            shards.write_shard(shard_dir, _with_inputs(pa.Table.from_batches([p for p, _ in pairs]), facts, loaded))
+            batches = list(probe_facts(loaded, facts, batch_size, progress, activations, activation_dtype))
+            pairs = batches if activations != "none" else [(batch, None) for batch in batches]
+            shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]))
             captured = [a for _, a in pairs if a is not None]
             if captured:
                 shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations")
@@ -109,13 +106,3 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         shards.load_shards(database, shard_dir)
     return report
 
-
-def _with_inputs(predictions: pa.Table, facts: pa.Table, loaded) -> pa.Table:
-    """Add what each query was built from, and the labels' shared-token flag (absence reason 1)."""
-    row_of = {uuid: i for i, uuid in enumerate(facts["uuid"].to_pylist())}
-    inputs = facts.take([row_of[uuid] for uuid in predictions["uuid"].to_pylist()])
-    for name in ("template", "sub_label", "obj_label"):
-        predictions = predictions.append_column(name, inputs[name])
-    shared = [shared_entity_tokens(sub, obj, loaded.tokenizer, lang) for sub, obj, lang in
-              zip(inputs["sub_label"].to_pylist(), inputs["obj_label"].to_pylist(), inputs["lang"].to_pylist())]
-    return predictions.append_column("labels_share_tokens", pa.array(shared, pa.bool_()))

@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from compute.tracing import trace as trace_segments
 from compute.tracing import trace_parallel
-from warehouse import db
+from raw import db
 
 FETCH_ROWS = 20_000
 PARALLEL_FROM_BYTES = 50_000_000  # below this, starting worker processes costs more than it saves

@@ -32,6 +32,7 @@ SELECT
   gold_text, -- gold ids decoded
   pred_text, -- predicted ids decoded
   gold_log_prob, -- log-probability of the gold object
+  is_correct, -- full match, as the probe decided it
   skip_reason, -- why not probed; NULL when probed
   load_batch -- batch that loaded this result
 FROM matching

@@ -42,7 +42,7 @@ SELECT
     ELSE 'probed'
   END)::TEXT AS probe_status, -- probed, skipped (see skip_reason) or not_probed yet
   predictions.skip_reason::TEXT AS skip_reason, -- why the query was not built (too_long, ...)
-  coalesce(predictions.skip_reason IS NULL AND predictions.pred_token_ids = predictions.gold_token_ids, FALSE)::BOOLEAN AS is_correct, -- full match: all k predicted ids equal the gold ids
+  coalesce(predictions.is_correct, FALSE)::BOOLEAN AS is_correct, -- full match: all k predicted ids equal the gold ids (never for a fact not probed)
   facts.input_batch::BIGINT AS input_batch, -- newest load batch behind this partition
   now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
 FROM facts

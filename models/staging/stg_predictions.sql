@@ -21,6 +21,7 @@ SELECT
   gold_text::TEXT AS gold_text, -- gold ids decoded
   pred_text::TEXT AS pred_text, -- predicted ids decoded
   gold_log_prob::DOUBLE AS gold_log_prob, -- sum over the masks of the gold id's log-probability
+  is_correct::BOOLEAN AS is_correct, -- full match, decided by the probe: all k predicted ids equal the gold ids
   skip_reason::TEXT AS skip_reason, -- why the fact was not probed (too_long, ...); NULL when probed
   probed_at::TIMESTAMPTZ AS probed_at, -- when the forward pass ran
   shard_file::TEXT AS shard_file, -- Parquet shard the row was loaded from

@@ -1,0 +1,75 @@
+"""The build database: connection (creating the raw tables), transactions, load batches, inserts."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from raw.tables import TABLES, Table
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the build database, creating the raw tables (with their comments) on first use."""
+    path = Path(path)
+    if read_only:
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    existing = {name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND database_name = current_database()"
+    ).fetchall()}
+    missing = [table for table in TABLES if table.name not in existing]
+    if missing:
+        with transaction(con):
+            con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+            con.execute("CREATE SEQUENCE IF NOT EXISTS raw.load_batch_seq START 1")
+            for table in missing:
+                con.execute(table.ddl())
+                for statement in table.comments():
+                    con.execute(statement)
+    return con
+
+
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection):
+    """All or nothing: commit on success, roll back on any error or Ctrl-C."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def new_batch(con, kind: str, source: str, lang: str | None, content_sha256: str | None,
+              n_rows: int, n_quarantined: int) -> int:
+    """Record a load batch (inside the caller's transaction) and return its id."""
+    return con.execute(
+        "INSERT INTO raw.load_batches VALUES (nextval('raw.load_batch_seq'), ?, ?, ?, ?, ?, ?, now()) "
+        "RETURNING load_batch",
+        [kind, source, lang, content_sha256, n_rows, n_quarantined],
+    ).fetchone()[0]
+
+
+def insert(con, table: Table, rows: pa.Table, **constants) -> None:
+    """Append `rows` to `table`, by column name; `constants` fill columns the rows lack (load_batch,
+    shard_file, ...) and `loaded_at` defaults to now."""
+    values = []
+    for name in table.names:
+        if name in rows.column_names:
+            values.append(f'rows."{name}"')
+        elif name in constants:
+            values.append(f"${name}")
+        elif name == "loaded_at":
+            values.append("now()")
+        else:
+            raise ValueError(f"{table.qualified}: no value for column {name}")
+    con.register("rows", rows)
+    try:
+        con.execute(f"INSERT INTO {table.qualified} ({', '.join(table.names)}) SELECT {', '.join(values)} FROM rows",
+                    {k: v for k, v in constants.items() if k in table.names} or None)
+    finally:
+        con.unregister("rows")
