@@ -13,6 +13,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 
+# A tokenizer covers at least this share of the model's embeddings (some models pad their vocabulary)
+MIN_VOCABULARY_SHARE = 0.9
+
+
 class ModelLoadError(ValueError):
     """A model or tokenizer that cannot be loaded or cannot be probed."""
 
@@ -102,11 +106,18 @@ def wrap_model(
     device: str | None = None,
     revision: str | None = None,
 ) -> LoadedModel:
-    """Describe an in-memory masked LM; `revision` is a hub commit hash when known."""
+    """Describe an in-memory masked LM; `revision` is a hub commit hash when known.
+
+    Its model_id is the last part of its name and its weights hash: the same weights named by a
+    relative path, an absolute path or a hub id are one model."""
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"{name_or_path}: a fast tokenizer (offset mappings) is needed")
     if tokenizer.mask_token_id is None:
         raise ModelLoadError(f"{name_or_path}: the tokenizer has no mask token")
+    n_embeddings = model.get_input_embeddings().num_embeddings
+    if not MIN_VOCABULARY_SHARE * n_embeddings <= len(tokenizer) <= n_embeddings:
+        raise ModelLoadError(f"{name_or_path}: the tokenizer has {len(tokenizer):,} tokens but the model "
+                             f"{n_embeddings:,} embeddings: not the model's tokenizer")
     device = pick_device(device)
     sha = weights_sha256(model)
     config = model.config
@@ -114,7 +125,7 @@ def wrap_model(
         model=model.to(device).eval(),
         tokenizer=tokenizer,
         name_or_path=name_or_path,
-        model_id=f"{name_or_path}@{(revision or sha)[:12]}",
+        model_id=f"{Path(name_or_path.rstrip('/')).name or name_or_path}@{sha[:12]}",
         revision=revision,
         weights_sha256=sha,
         device=device,
@@ -138,18 +149,38 @@ def _hub_commit(name_or_path: str, revision: str | None) -> str | None:
 
 
 def load_model(name_or_path: str, device: str | None = None, revision: str | None = None) -> LoadedModel:
-    """Load a masked LM and its tokenizer from the hub (pinned to one commit) or a local directory."""
+    """Load a masked LM and its tokenizer from the hub (pinned to one commit) or a local directory.
+
+    Refused, in one line: a path that does not exist, weights that cannot be read, a checkpoint
+    without a masked-LM head (transformers would initialise one at random), a tokenizer that does
+    not match the model's embeddings."""
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
+    what = f"cannot load masked LM {name_or_path!r}"
+    if _looks_like_a_path(name_or_path) and not Path(name_or_path).exists():
+        raise ModelLoadError(f"{what}: no such directory")
     commit = _hub_commit(name_or_path, revision)
     pinned = commit or revision
     try:
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=pinned)
-        model = AutoModelForMaskedLM.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32)
-    except (OSError, ValueError, KeyError) as exc:
+        model, info = AutoModelForMaskedLM.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32,
+                                                           output_loading_info=True)
+    except Exception as exc:  # transformers, safetensors and the hub raise many kinds for one cause
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise ModelLoadError(f"cannot load masked LM {name_or_path!r}: {first_line}") from exc
-    return wrap_model(model, tokenizer, name_or_path, device, revision=commit)
+        raise ModelLoadError(f"{what}: {first_line}") from exc
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        raise ModelLoadError(f"{what}: {len(missing)} weight(s) not in the checkpoint would be initialised at "
+                             f"random (first: {missing[0]}): is it a masked LM with its head?")
+    try:
+        return wrap_model(model, tokenizer, name_or_path, device, revision=commit)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{what}: {str(exc).removeprefix(f'{name_or_path}: ')}") from exc
+
+
+def _looks_like_a_path(name: str) -> bool:
+    """A hub id is `name` or `owner/name`; anything else (absolute, ./, ~, deeper) is a local path."""
+    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
 
 
 def mbert_tokenizer(vocab_path: str | Path) -> PreTrainedTokenizerBase:

@@ -107,6 +107,8 @@ def read_language(lang: str, files: dict[str, callable]) -> LanguageLoad:
         return load
 
     template_name = f"{lang}/templates.jsonl"
+    if template_name not in contents:
+        load.problems.append(Problem(template_name, None, "missing_templates", "no such file: no fact can be queried"))
     templates: dict[str, str] = {}
     for line_no, record in _parse_lines(template_name, contents.pop(template_name, b""), load.problems):
         relation, template = record.get("relation"), record.get("template")
@@ -177,7 +179,8 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
     """Load an mLAMA release (directory or zip) into the build database.
 
     Raises IngestError when nothing usable was read, or when `strict` and any row was quarantined
-    (in strict mode nothing is written at all).
+    (in strict mode nothing is written at all); and, after loading the other languages, when an
+    mLAMA language folder gave no usable fact (its rows loaded before are kept).
     """
     source = Path(source)
     if not source.exists():
@@ -208,7 +211,10 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
         last = dict(con.execute("""
             SELECT lang, arg_max(content_sha256, load_batch) FROM raw.load_batches
             WHERE kind = 'mlama' GROUP BY lang""").fetchall())
+        dropped = [load for load in loads if load.lang in MLAMA_LANGUAGES and not load.facts]
         for load in tqdm(loads, desc="loading mLAMA", unit="lang", disable=not progress):
+            if load in dropped:
+                continue
             if last.get(load.lang) == load.content_sha256:
                 report.unchanged.append(load.lang)
                 continue
@@ -218,4 +224,17 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
             report.n_templates += len(load.templates)
     finally:
         con.close()
+    if dropped:
+        raise IngestError("; ".join(_not_loaded(load) for load in dropped) +
+                          f" ({len(report.loaded)} other language(s) loaded, {len(report.unchanged)} unchanged)")
     return report
+
+
+def _not_loaded(load: LanguageLoad) -> str:
+    """One line on a language folder that gave no usable fact, naming its first problem."""
+    first = load.problems[0] if load.problems else Problem(f"{load.lang}/", None, "no_facts", "no fact files")
+    where = first.source_file + (f":{first.line_no}" if first.line_no else "")
+    n_lines = sum(p.problem != "missing_templates" and not p.source_file.endswith("templates.jsonl")
+                  for p in load.problems)
+    return (f"{load.lang} not loaded: none of its {n_lines:,} fact lines is usable "
+            f"({first.problem} at {where}: {first.detail}); rows loaded before are kept")

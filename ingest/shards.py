@@ -4,7 +4,10 @@ Layout: <shard_dir>/<model slug>/model.json, and per language
 <model slug>/<lang>/predictions-<time>.parquet and activations-<time>.parquet.
 Each shard is loaded once, in its own transaction (predictions before activations); a shard that
 cannot be read, has the wrong columns or does not fit the model is refused with its path, and
-nothing loaded before it is lost.
+nothing loaded before it is lost. A shard is known by its path inside the shard folder, so a moved
+or copied data directory loads nothing twice. Loading a fact's prediction replaces the fact's
+earlier prediction and activations (a probe run again, after a crash or a change of its labels);
+loading its activations replaces its earlier activations.
 """
 from __future__ import annotations
 
@@ -122,6 +125,17 @@ def _per_layer(table: pa.Table, model: dict) -> pa.Table:
     })
 
 
+def _replace_facts(con, table: pa.Table, kinds: tuple[str, ...]) -> None:
+    """Delete the rows of `kinds` that the facts of `table` already have."""
+    con.register("shard_facts", table.select(["model_id", "lang", "uuid"]))
+    try:
+        for kind in kinds:
+            con.execute(f"DELETE FROM raw.{kind} WHERE (model_id, lang, uuid) IN "
+                        "(SELECT (model_id, lang, uuid) FROM shard_facts)")
+    finally:
+        con.unregister("shard_facts")
+
+
 def load_shards(database: str | Path, shard_dir: str | Path) -> int:
     """Load every shard under `shard_dir` that is not loaded yet. Returns the rows loaded."""
     root = Path(shard_dir)
@@ -132,7 +146,8 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
         n_rows = 0
         for kind, schema in SCHEMAS.items():
             for path in sorted(root.glob(f"*/*/{kind}-*.parquet")) if root.exists() else []:
-                if str(path) in loaded:
+                name = path.relative_to(root).as_posix()
+                if name in loaded:
                     continue
                 table = _read_shard(path, schema)
                 with db.transaction(con):
@@ -142,8 +157,9 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                     if kind == "activations":
                         _check_activations(con, path, table, model)
                         table = _per_layer(table, model)
-                    batch = db.new_batch(con, kind, str(path), path.parent.name, None, table.num_rows, 0)
-                    db.insert(con, TABLES[kind], table, shard_file=str(path), load_batch=batch)
+                    batch = db.new_batch(con, kind, name, path.parent.name, None, table.num_rows, 0)
+                    _replace_facts(con, table, ("predictions", "activations") if kind == "predictions" else (kind,))
+                    db.insert(con, TABLES[kind], table, shard_file=name, load_batch=batch)
                 n_rows += table.num_rows
         return n_rows
     finally:

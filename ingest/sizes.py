@@ -1,13 +1,16 @@
 """A per-language size table (CSV: `lang` plus one numeric column per measure) -> raw.language_sizes.
 
 For example the paper's Wikipedia sizes (abstracts_size, articles_size). Loading a table under the
-same source name replaces it; the same content again changes nothing. Bad rows are quarantined.
+same source name replaces it; the same content again changes nothing. A language mLAMA does not
+have, or one given twice, is quarantined; a value that is not a finite number >= 0, or a row with
+more or fewer fields than the header, refuses the whole file (the table loaded before stays).
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,12 +36,29 @@ class SizesReport:
         return lines
 
 
+def _check_fields(path: Path, line_no: int, record: dict, n_fields: int) -> None:
+    # csv.DictReader puts fields past the header's under None, and fills missing ones with None
+    n = sum(value is not None for key, value in record.items() if key is not None) + len(record.get(None) or [])
+    if n != n_fields:
+        raise IngestError(f"{path}:{line_no}: {n} fields, the header has {n_fields}; nothing loaded")
+
+
+def _size(path: Path, line_no: int, measure: str, text: str) -> float:
+    try:
+        size = float(text)
+    except ValueError:
+        size = math.nan
+    if not (math.isfinite(size) and size >= 0):
+        raise IngestError(f"{path}:{line_no}: {measure}={text!r} is not a size (a finite number >= 0); nothing loaded")
+    return size
+
+
 def ingest_sizes(database: str | Path, path: str | Path, source: str | None = None) -> SizesReport:
     """Load a size table; `source` names it (default: the file name without extension)."""
     path = Path(path)
     try:
         data = path.read_bytes()
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a byte-order mark is not part of the first column's name
     except OSError as error:
         raise IngestError(f"{path}: {error.strerror}") from error
     except UnicodeDecodeError as error:
@@ -50,6 +70,7 @@ def ingest_sizes(database: str | Path, path: str | Path, source: str | None = No
     measures = [name for name in reader.fieldnames if name != "lang"]
     report, rows, seen = SizesReport(source), [], set()
     for line_no, record in enumerate(reader, start=2):
+        _check_fields(path, line_no, record, len(reader.fieldnames))
         lang = (record.get("lang") or "").strip()
         if lang not in MLAMA_LANGUAGES:
             report.problems.append(Problem(str(path), line_no, "unknown_language", f"'{lang}'"))
@@ -58,11 +79,8 @@ def ingest_sizes(database: str | Path, path: str | Path, source: str | None = No
             report.problems.append(Problem(str(path), line_no, "duplicate_language", lang))
             continue
         seen.add(lang)
-        for measure in measures:
-            try:
-                rows.append({"lang": lang, "measure": measure, "size": float(record[measure]), "line_no": line_no})
-            except (TypeError, ValueError):
-                report.problems.append(Problem(str(path), line_no, "not_a_number", f"{measure}={record[measure]!r}"))
+        rows += [{"lang": lang, "measure": measure, "size": _size(path, line_no, measure, record[measure]),
+                  "line_no": line_no} for measure in measures]
     if not rows:
         raise IngestError(f"{path}: no usable rows")
     digest = hashlib.sha256(source.encode() + b"\0" + data).hexdigest()

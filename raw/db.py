@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import duckdb
@@ -10,13 +11,30 @@ import pyarrow as pa
 from raw.tables import TABLES, Table
 
 
+class DatabaseLockedError(Exception):
+    """Another process holds the build database."""
+
+
+def open_build_database(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A writing connection to the build database, or one line on who holds it."""
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as error:
+        if "Could not set lock" not in str(error):
+            raise
+        holder = re.search(r"held in (.*?)\.( However|$)", str(error))
+        raise DatabaseLockedError(
+            f"{path} is held by another process ({holder[1] if holder else 'a DuckDB connection'}): only one "
+            f"process may open the build database; readers belong on the published file") from None
+
+
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the build database, creating the raw tables (with their comments) on first use."""
     path = Path(path)
     if read_only:
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = open_build_database(path)
     existing = {name for (name,) in con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND database_name = current_database()"
     ).fetchall()}

@@ -147,3 +147,23 @@ def test_not_a_release(tmp_path, settings):
     bogus.write_text("hello")
     with pytest.raises(IngestError, match="not a directory or a zip"):
         ingest_mlama(settings.build_database, bogus, progress=False)
+
+
+def test_a_language_without_templates_is_named_and_keeps_its_rows(tmp_path, settings):
+    content = {"en": {"templates": {"P36": "[X] is [Y] ."}, "facts": {"P36": [fact("u1", "A", "B")]}},
+               "fr": {"templates": {"P36": "[X] est [Y] ."}, "facts": {"P36": [fact("u1", "A", "B"),
+                                                                             fact("u2", "C", "D")]}}}
+    ingest_mlama(settings.build_database, write_release(tmp_path / "good", content), progress=False)
+    broken = write_release(tmp_path / "broken", dict(content, en={"templates": {"P36": "[X] was [Y] ."},
+                                                                  "facts": {"P36": [fact("u1", "A", "B")]}}))
+    (broken / "fr" / "templates.jsonl").unlink()
+    with pytest.raises(IngestError) as error:
+        ingest_mlama(settings.build_database, broken, progress=False)
+    message = str(error.value)
+    assert message.startswith("fr not loaded: none of its 2 fact lines is usable (missing_templates at "
+                              "fr/templates.jsonl")
+    assert "(1 other language(s) loaded, 0 unchanged)" in message and "\n" not in message
+    assert rows(settings.build_database, "SELECT lang, count(*) FROM raw.mlama_facts GROUP BY lang ORDER BY lang") == \
+        [("en", 1), ("fr", 2)]
+    assert rows(settings.build_database, "SELECT template FROM raw.mlama_templates ORDER BY lang") == \
+        [("[X] was [Y] .",), ("[X] est [Y] .",)]

@@ -195,7 +195,7 @@ def test_model_identity_follows_the_weights(tmp_path):
     loaded = load_model(str(tmp_path), device="cpu")
     row = model_row(loaded)
     assert row["weights_sha256"] == wrap_model(first, tokenizer, "tiny").weights_sha256
-    assert row["model_id"] == f"{tmp_path}@{row['weights_sha256'][:12]}"
+    assert row["model_id"] == f"{tmp_path.name}@{row['weights_sha256'][:12]}"
     assert row["revision"] is None
     assert (row["model_class"], row["n_layers"], row["d_ff"], row["vocab_size"], row["max_length"]) == (
         "BertForMaskedLM", 2, 64, len(tokenizer), 64,

@@ -103,3 +103,60 @@ def test_activation_shards_load_as_float32_and_are_checked(settings):
     con = duckdb.connect(str(settings.build_database), read_only=True)
     assert con.execute("SELECT count(*) FROM raw.activations").fetchone()[0] == 4  # nothing lost
     con.close()
+
+
+def release_and_model(tmp_path, settings):
+    from compute.models import wrap_model
+    from conftest import fact, write_release
+    from ingest.mlama import ingest_mlama
+    from test_probe import tiny_bert
+
+    facts = [fact(f"u{i}", "Allan", obj) for i, obj in enumerate(("Paris", "Rome", "New York City"))]
+    release = write_release(tmp_path / "rel", {"en": {"templates": {"P19": "[X] was born in [Y] ."},
+                                                      "facts": {"P19": facts}}})
+    ingest_mlama(settings.build_database, release, progress=False)
+    model, tokenizer = tiny_bert()
+    return wrap_model(model, tokenizer, "tiny", device="cpu")
+
+
+def counts(database):
+    return rows(database, "SELECT (SELECT count(*) FROM raw.predictions), (SELECT count(*) FROM raw.activations), "
+                          "(SELECT count(*) FROM raw.load_batches)")[0]
+
+
+def test_a_probe_resumed_after_a_crash_between_its_two_shards_duplicates_nothing(tmp_path, settings, monkeypatch):
+    from warehouse.probing import probe
+
+    loaded = release_and_model(tmp_path, settings)
+    write = shards.write_shard
+
+    def crash_before_activations(shard_dir, table, kind="predictions"):
+        if kind == "activations":
+            raise KeyboardInterrupt
+        return write(shard_dir, table, kind)
+
+    monkeypatch.setattr(shards, "write_shard", crash_before_activations)
+    with pytest.raises(KeyboardInterrupt):
+        probe(settings.build_database, "tiny", settings.shard_dir, activations="all", progress=False, loaded=loaded)
+    monkeypatch.setattr(shards, "write_shard", write)
+    probe(settings.build_database, "tiny", settings.shard_dir, activations="all", progress=False, loaded=loaded)
+    n_predictions, n_activations, _ = counts(settings.build_database)
+    assert (n_predictions, n_activations) == (3, 3 * loaded.n_layers)
+    assert rows(settings.build_database, "SELECT count(DISTINCT load_batch) FROM raw.predictions") == [(1,)]
+
+
+def test_a_moved_data_directory_loads_no_shard_twice(tmp_path, settings):
+    import shutil
+
+    from warehouse.probing import probe
+    from warehouse.settings import load_settings
+
+    loaded = release_and_model(tmp_path, settings)
+    probe(settings.build_database, "tiny", settings.shard_dir, activations="all", progress=False, loaded=loaded)
+    before = counts(settings.build_database)
+    moved = load_settings(tmp_path / "moved")
+    shutil.copytree(settings.build_database.parent, moved.build_database.parent)
+    report = probe(moved.build_database, "tiny", moved.shard_dir, activations="all", progress=False, loaded=loaded)
+    assert report.probed == {}
+    assert load_shards(moved.build_database, moved.shard_dir) == 0
+    assert counts(moved.build_database) == before

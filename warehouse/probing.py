@@ -1,7 +1,7 @@
 """Probe the facts in the warehouse with a masked LM: facts -> shards -> raw.predictions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -74,10 +74,13 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
     loaded = loaded or load_model(model, device=device)
     shard_dir = Path(shard_dir)
-    shards.write_model(shard_dir, model_row(loaded))
     shards.load_shards(database, shard_dir)  # shards left by an interrupted run
     con = db.connect(database)
     try:
+        known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
+                            [loaded.weights_sha256]).fetchone()[0]
+        loaded = replace(loaded, model_id=known or loaded.model_id)  # the same weights under another name
+        shards.write_model(shard_dir, model_row(loaded))
         if langs:
             known = {row[0] for row in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
             missing = sorted(set(langs) - known)
