@@ -83,3 +83,28 @@ def test_bi_tools_read_through_sqlalchemy(settings, tmp_path):
     engine.dispose()
     assert [lang for lang, _ in rows] == ["en"]
     assert {"p_at_1", "predictions", "fact_classification"} <= set(tables)
+
+
+def test_a_pooled_sqlalchemy_reader_sees_each_new_build_with_the_recipe(settings, tmp_path):
+    """The README's recipe: NullPool, so each query opens the file anew (a pooled connection, and any
+    open connection of the same process, keeps reading the file it opened)."""
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    ingest_mlama(settings.build_database, release_for(tmp_path, ["en", "fr"]), progress=False)
+    write_predictions(settings, "en")
+    build(settings, progress=False)
+    engine = sqlalchemy.create_engine(f"duckdb:///{settings.published_database}", poolclass=NullPool,
+                                      connect_args={"read_only": True})
+
+    def languages():
+        with engine.connect() as connection:
+            return sorted(r[0] for r in connection.execute(sqlalchemy.text("SELECT lang FROM p_at_1")))
+
+    try:
+        assert languages() == ["en"]
+        write_predictions(settings, "fr")
+        build(settings, progress=False)
+        assert languages() == ["en", "fr"]
+    finally:
+        engine.dispose()
