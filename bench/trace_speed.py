@@ -240,8 +240,10 @@ def main() -> None:
         print(json.dumps(one_run(args)))
         return
 
-    cores = args.workers or len(os.sched_getaffinity(0))
+    from compute.pool import n_cores
     from ingest.wikipedia import DUCKDB_MEMORY_LIMIT
+
+    cores = args.workers or n_cores()
 
     print(f"{cores} cores, load average before: {os.getloadavg()[0]:.2f}; DuckDB memory limit {DUCKDB_MEMORY_LIMIT}")
     results = []

@@ -11,12 +11,11 @@ found.
 """
 from __future__ import annotations
 
-import multiprocessing
-import os
 import unicodedata
-from collections import deque
 from functools import lru_cache
-from typing import Iterable, Iterator, NamedTuple
+from typing import Iterable, NamedTuple
+
+from compute.pool import chunks, ordered_map
 
 _CHUNK_CHARS = 4_000_000   # segment text sent to a worker at a time
 
@@ -123,36 +122,22 @@ def _count_chunk(chunk: list[tuple[int, str]]) -> dict[int, list[int]]:
     return _WORKER_TRACER.count(chunk)
 
 
-def _chunks(segments: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
-    chunk, size = [], 0
-    for segment_id, text in segments:
-        chunk.append((segment_id, text))
-        size += len(text)
-        if size >= _CHUNK_CHARS:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+def _text_size(segment: tuple[int, str]) -> int:
+    return len(segment[1])
 
 
 def trace_parallel(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, str]], lang: str,
                    workers: int | None = None) -> list[TraceRow]:
-    """trace() over a pool of worker processes (all cores by default): chunks of segments go to the
-    workers, at most two per worker in flight, so memory stays flat however many segments come in
-    (stream them, e.g. from a DuckDB cursor with fetchmany); their counts are merged. Workers are
-    spawned, not forked: a script calling this needs the `if __name__ == "__main__":` guard."""
+    """trace() over compute.pool.ordered_map's worker processes (all cores by default): chunks of
+    segments go to the workers, at most two per worker in flight, so memory stays flat however many
+    segments come in (stream them, e.g. from a DuckDB cursor with fetchmany); their counts are
+    merged. Workers are spawned, not forked: a script calling this needs the
+    `if __name__ == "__main__":` guard."""
     facts = list(facts)
-    workers = workers or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     hits: dict[int, list[int]] = {}
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(facts, lang)) as pool:
-        pending = deque()
-        for chunk in _chunks(segments):
-            pending.append(pool.apply_async(_count_chunk, (chunk,)))
-            if len(pending) >= 2 * workers:
-                _merge(hits, pending.popleft().get())
-        while pending:
-            _merge(hits, pending.popleft().get())
+    tasks = ((None, chunk) for chunk in chunks(segments, _text_size, _CHUNK_CHARS))
+    for _, part in ordered_map(_count_chunk, tasks, _init_worker, (facts, lang), workers):
+        _merge(hits, part)
     return _rows(facts, hits)
 
 

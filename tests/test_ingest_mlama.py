@@ -7,7 +7,8 @@ import pytest
 
 from conftest import fact, rows, write_release
 from ingest import mlama
-from ingest.mlama import IngestError, ingest_mlama
+from ingest.mlama import ingest_mlama
+from ingest.problems import IngestError
 
 GOOD = {
     "en": {"templates": {"P36": "The capital of [X] is [Y] .", "P17": "[X] is in [Y] ."},

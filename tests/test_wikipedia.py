@@ -10,10 +10,12 @@ import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 from tokenizers.models import WordLevel
 
+from compute.segments import segment
 from conftest import SHARED_DATA, needs_shared, rows
 from ingest import wikipedia
-from ingest.mlama import IngestError
-from ingest.wikipedia import Document, ingest_wikipedia, iter_documents, segment
+from ingest.problems import IngestError
+from ingest.documents import Document, iter_documents
+from ingest.wikipedia import ingest_wikipedia
 from tiny_tokenizers import sentencepiece_tokenizer, wordpiece_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
