@@ -9,6 +9,7 @@ MODEL (
     unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_rank)),
     unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_id)),
     accepted_range(column := neuron_rank, min_v := 1, max_v := @VAR('k_neurons')),
+    accepted_range(column := layer, min_v := 0),
     accepted_range(column := score, min_v := 0)
   )
 );
