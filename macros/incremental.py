@@ -1,4 +1,4 @@
-"""Macros shared by the incremental marts: which partitions (or language pairs) need computing."""
+"""Macros shared by the incremental intermediate models: which partitions (or language pairs) need computing."""
 from sqlglot import exp
 from sqlmesh import macro
 

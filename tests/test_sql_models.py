@@ -165,8 +165,10 @@ def test_a_failed_audit_publishes_nothing(tmp_path, settings, monkeypatch):
     build(settings, progress=False)
     before = published(settings, "SELECT * FROM p_at_1")
     con = duckdb.connect(str(settings.build_database))
-    con.execute("INSERT INTO raw.mlama_facts SELECT * REPLACE (load_batch + 100 AS load_batch) "
-                "FROM raw.mlama_facts LIMIT 1")  # a duplicate uuid that bypassed ingest
+    con.execute("INSERT INTO raw.load_batches VALUES (nextval('raw.load_batch_seq'), 'mlama', 'by hand', 'en', "
+                "NULL, 1, 0, now())")  # a duplicate uuid that bypassed ingest's checks
+    con.execute("INSERT INTO raw.mlama_facts SELECT * REPLACE (currval('raw.load_batch_seq') AS load_batch) "
+                "FROM raw.mlama_facts LIMIT 1")
     con.close()
     with pytest.raises(CheckError, match="compound_columns_to_be_unique"):
         build(settings, progress=False)

@@ -6,29 +6,17 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.dictionary import published_tables
 from warehouse.settings import Settings
-from warehouse.transform import context
 
 
 def _sql_string(text: str | None) -> str:
     return "'" + (text or "").replace("'", "''") + "'"
 
 
-def mart_descriptions(settings: Settings) -> dict[str, tuple[str, dict[str, str]]]:
-    """{table: (description, {column: description})} for every model in the marts schema."""
-    ctx = context(settings, progress=False)
-    try:
-        return {
-            model.name.split(".")[-1].strip('"'): (model.description or "", dict(model.column_descriptions))
-            for model in ctx.models.values() if model.schema_name == "marts"
-        }
-    finally:
-        ctx.close()
-
-
 def publish(settings: Settings) -> Path:
     """Copy every mart, with its descriptions as comments, into a new file, then swap it in."""
-    marts = mart_descriptions(settings)
+    tables = published_tables(settings)
     target = settings.published_database
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".new")
@@ -38,11 +26,11 @@ def publish(settings: Settings) -> Path:
     try:
         # SQLMesh's views name the build file's catalog, so attach it under its own name.
         con.execute(f"ATTACH {_sql_string(str(build))} AS {build.stem} (READ_ONLY)")
-        for table, (description, columns) in sorted(marts.items()):
-            con.execute(f"CREATE TABLE main.{table} AS SELECT * FROM {build.stem}.marts.{table}")
-            con.execute(f"COMMENT ON TABLE main.{table} IS {_sql_string(description)}")
-            for column, text in columns.items():
-                con.execute(f"COMMENT ON COLUMN main.{table}.{column} IS {_sql_string(text)}")
+        for table in tables:
+            con.execute(f"CREATE TABLE main.{table.name} AS SELECT * FROM {build.stem}.marts.{table.name}")
+            con.execute(f"COMMENT ON TABLE main.{table.name} IS {_sql_string(table.description)}")
+            for column, _, text in table.columns:
+                con.execute(f"COMMENT ON COLUMN main.{table.name}.{column} IS {_sql_string(text)}")
         con.execute(f"DETACH {build.stem}")
         con.close()
     except BaseException:

@@ -17,9 +17,6 @@ from warehouse.settings import ROOT, Settings
 DEFAULT_REFERENCE = ROOT.parent / "shared" / "data" / "reference" / "zhao2024_table2_p1.csv"
 # name_or_path fragment -> column of the reference table (Zhao et al. 2024, Table 2)
 REFERENCE_MODELS = {"bert-base-multilingual": ("mbert_p1", "mBERT"), "xlm-roberta": ("xlmr_p1", "XLM-R")}
-FACT_TYPES = ["language_independent", "cross_lingual_shared", "cross_lingual_transferred", "inferred",
-              "unattributed"]
-REASONS = ["shared_entity_tokens", "naming_cues", "others"]
 NO_DATA = '<p class="nodata">no data yet</p>'
 # marks every image with its decoded size, so a headless browser's DOM shows it rendered
 MARK_IMAGES = """<script>
@@ -50,7 +47,9 @@ def report(settings: Settings, out_dir: Path, reference: Path | None = None) -> 
     con = duckdb.connect(str(path), read_only=True)
     try:
         models = con.execute("SELECT model_id, name_or_path FROM models ORDER BY model_id").fetchall()
-        sections = [_model_section(con, i, model_id, name, published, out_dir)
+        order = {table: [name for name, in con.execute(f"SELECT name FROM {table} ORDER BY display_order").fetchall()]
+                 for table in ("fact_types", "absence_reason_types")}  # the declared lists (seeds/)
+        sections = [_model_section(con, i, model_id, name, published, order, out_dir)
                     for i, (model_id, name) in enumerate(models, 1)]
     finally:
         con.close()
@@ -68,7 +67,8 @@ def _read_reference(path: Path) -> dict[str, dict]:
         return {row["lang"]: row for row in csv.DictReader(f)}
 
 
-def _model_section(con, index: int, model_id: str, name: str, published: dict, out_dir: Path) -> str:
+def _model_section(con, index: int, model_id: str, name: str, published: dict, order: dict[str, list[str]],
+                   out_dir: Path) -> str:
     prefix = f"{index}_" + re.sub(r"[^A-Za-z0-9.@-]+", "_", model_id.rsplit("/", 1)[-1])
 
     def q(sql: str) -> list[tuple]:
@@ -117,10 +117,10 @@ def _model_section(con, index: int, model_id: str, name: str, published: dict, o
                "Share of facts whose subject and object never occur together in one segment of the "
                "language's corpus, over all facts and over correctly predicted facts "
                "(table <code>absence_rates</code>)."),
-        figure(7, "absence reasons", _draw_reasons, reasons,
+        figure(7, "absence reasons", lambda rows: _draw_reasons(rows, order["absence_reason_types"]), reasons,
                "Why a fact absent from the corpus is still predicted correctly, as shares per language "
                "(table <code>absence_reasons</code>)."),
-        _fact_types(types),
+        _fact_types(types, order["fact_types"]),
         "</section>",
     ]
     return "\n".join(parts)
@@ -152,16 +152,15 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def _fact_types(rows) -> str:
+def _fact_types(rows, declared: list[str]) -> str:
     heading = "<h3>Fact types per language</h3>"
     if not rows:
         return f"{heading}\n{NO_DATA}"
     counts = {(corpus, lang, t): n for corpus, lang, t, n in rows}
     keys = sorted({(corpus, lang) for corpus, lang, _, _ in rows})
-    types = FACT_TYPES + sorted({t for _, _, t, _ in rows} - set(FACT_TYPES))
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in ["corpus", "lang"] + types)
+    head = "".join(f"<th>{html.escape(t)}</th>" for t in ["corpus", "lang"] + declared)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in
-                                     [corpus, lang] + [counts.get((corpus, lang, t), 0) for t in types]) + "</tr>"
+                                     [corpus, lang] + [counts.get((corpus, lang, t), 0) for t in declared]) + "</tr>"
                    for corpus, lang in keys)
     return f"{heading}\n<table id='fact-types'><tr>{head}</tr>{body}</table>"
 
@@ -224,18 +223,17 @@ def _draw_absence(rows):
     return fig
 
 
-def _draw_reasons(rows):
+def _draw_reasons(rows, declared: list[str]):
     keys = sorted({(corpus, lang) for corpus, lang, _, _ in rows})
     counts = {(corpus, lang, reason): n for corpus, lang, reason, n in rows}
     totals = {key: 0 for key in keys}
     for corpus, lang, _, n in rows:
         totals[corpus, lang] += n
-    reasons = REASONS + sorted({r[2] for r in rows} - set(REASONS))
     x = np.arange(len(keys))
     fig = Figure(figsize=(max(6, 0.35 * len(keys) + 2), 4), dpi=100, layout="tight")
     ax = fig.subplots()
     bottom = np.zeros(len(keys))
-    for reason in reasons:
+    for reason in declared:
         share = np.array([100 * counts.get((*key, reason), 0) / totals[key] for key in keys])
         ax.bar(x, share, 0.6, bottom=bottom, label=reason)
         bottom += share

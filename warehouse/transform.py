@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlmesh import Context
 from sqlmesh.core.context import CompletionStatus
 from sqlmesh.core.console import NoopConsole, TerminalConsole, set_console
+from sqlmesh.utils.date import to_datetime
 from sqlmesh.utils.errors import SQLMeshError
 
 from warehouse.settings import ROOT, Settings
 
-# Builds are forced: each run gets an execution time one cron interval after the last one.
+# SQLMesh's clock counts load batches: one cron step (model_defaults.cron in sqlmesh.toml) per batch.
 CRON_STEP = timedelta(minutes=5)
 
 
@@ -20,7 +21,7 @@ class TransformError(Exception):
 
 
 class _RecordFailures:
-    """Keeps one line per failed model or audit, whatever the console shows."""
+    """Keeps one line per failed unit test, model or audit, whatever the console shows."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -33,6 +34,11 @@ class _RecordFailures:
             detail = " ".join(str(cause).split())[:300]
             self.failures.append(f"{name}: {type(cause).__name__}: {detail}")
         super().log_failed_models(errors)
+
+    def log_test_results(self, result, target_dialect: str) -> None:
+        for test, _ in result.failures + result.errors:
+            self.failures.append(f"unit test {test.test_name} ({test.path.name}) failed")
+        super().log_test_results(result, target_dialect)
 
 
 class QuietConsole(_RecordFailures, NoopConsole):
@@ -50,25 +56,22 @@ def context(settings: Settings, progress: bool = True) -> Context:
     return Context(paths=ROOT, config=settings.sqlmesh_config)
 
 
-def _next_execution_time(ctx: Context) -> datetime:
-    adapter = ctx.engine_adapter
-    adapter.execute("CREATE TABLE IF NOT EXISTS raw.transform_runs (executed_for TIMESTAMPTZ, started_at TIMESTAMPTZ)")
-    last = adapter.fetchone("SELECT max(executed_for) FROM raw.transform_runs")[0]
-    now = datetime.now(timezone.utc)
-    when = max(now, last + CRON_STEP) if last else now
-    adapter.execute(f"INSERT INTO raw.transform_runs VALUES ('{when.isoformat()}', now())")
-    return when
+def _clock(ctx: Context, settings: Settings) -> datetime:
+    """SQLMesh's execution time: the models' start plus one cron step per load batch so far.
+
+    A build with no new batch finds every interval done and computes nothing; a new batch is a
+    new interval, whose run lets the incremental models find the partitions that changed."""
+    newest = ctx.engine_adapter.fetchone("SELECT coalesce(max(load_batch), 0) FROM raw.load_batches")[0]
+    return to_datetime(settings.sqlmesh_config.model_defaults.start) + (newest + 1) * CRON_STEP
 
 
 def transform(settings: Settings, progress: bool = True) -> None:
-    """Apply model changes to prod, then compute what new raw data calls for."""
+    """Unit-test and apply model changes to prod, then compute what new load batches call for."""
     ctx = context(settings, progress)
     try:
-        plan = ctx.plan("prod", auto_apply=True, no_prompts=True, skip_tests=True)
-        when = _next_execution_time(ctx)
-        if plan.requires_backfill:  # the plan just computed everything up to now
-            return
-        status = ctx.run("prod", execution_time=when, end=when, ignore_cron=True, skip_janitor=True)
+        clock = _clock(ctx, settings)
+        ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock)
+        status = ctx.run("prod", execution_time=clock, end=clock, ignore_cron=True, skip_janitor=True)
     except SQLMeshError as error:
         raise TransformError(_failure(ctx, str(error))) from error
     finally:

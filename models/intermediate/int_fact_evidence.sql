@@ -6,7 +6,7 @@ MODEL (
 );
 
 WITH correct AS (
-  SELECT model_id, lang, uuid, relation FROM marts.predictions WHERE is_correct
+  SELECT model_id, lang, uuid, relation FROM intermediate.int_predictions WHERE is_correct
 ), traced AS (
   SELECT correct.*, presence.corpus, presence.is_present
   FROM correct
@@ -14,7 +14,7 @@ WITH correct AS (
     ON presence.lang = correct.lang AND presence.uuid = correct.uuid
 ), overlap AS (
   SELECT model_id, lang_a AS lang, uuid, max(jaccard) AS max_neuron_overlap
-  FROM marts.neuron_overlap
+  FROM intermediate.int_neuron_overlap
   GROUP BY ALL
 ), sources AS (
   SELECT
@@ -43,7 +43,7 @@ SELECT
   overlap.max_neuron_overlap, -- highest neuron overlap with another language where it is correct
   sources.source_candidates -- other languages where it is correct and present in the corpus
 FROM traced
-LEFT JOIN marts.absence_reasons AS reasons
+LEFT JOIN intermediate.int_absence_reasons AS reasons
   ON reasons.model_id = traced.model_id
   AND reasons.corpus = traced.corpus
   AND reasons.lang = traced.lang

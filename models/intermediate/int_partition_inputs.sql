@@ -1,7 +1,7 @@
 MODEL (
   name intermediate.int_partition_inputs,
   kind VIEW,
-  description 'One row per (model, lang) that has been probed, with the newest load batch behind it. Incremental marts recompute a partition only when this number changes.',
+  description 'One row per (model, lang) that has been probed, with the newest load batch behind it. The incremental models recompute a partition only when this number changes.',
   grain (model_id, lang)
 );
 

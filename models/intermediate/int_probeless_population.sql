@@ -6,7 +6,7 @@ MODEL (
 );
 
 WITH predictions AS (
-  SELECT * FROM marts.predictions
+  SELECT * FROM intermediate.int_predictions
 ), activations AS (
   SELECT *
   FROM staging.stg_activations

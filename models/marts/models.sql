@@ -1,21 +1,8 @@
 MODEL (
   name marts.models,
-  kind FULL,
+  kind VIEW,
   grain (model_id),
-  description 'The probed models and their identities.',
-  audits (unique_values(columns := (model_id)), not_null(columns := (model_id)))
+  description 'The probed models and their identities.'
 );
 
-SELECT
-  model_id, -- name_or_path@revision or weights hash (12 hex digits)
-  name_or_path, -- Hugging Face hub id or local path
-  revision, -- hub commit hash, when known
-  weights_sha256, -- sha256 over the parameters
-  model_class, -- transformers class
-  tokenizer_class, -- tokenizer class
-  n_layers, -- transformer layers
-  d_ff, -- FFN intermediate size
-  vocab_size, -- vocabulary size
-  max_length, -- longest accepted query in tokens
-  registered_at -- first probed
-FROM staging.stg_models
+SELECT * FROM intermediate.int_models

@@ -1,52 +1,8 @@
 MODEL (
   name marts.predictions,
-  kind INCREMENTAL_BY_PARTITION,
-  partitioned_by (model_id, lang),
+  kind VIEW,
   grain (model_id, lang, uuid),
-  description 'One row per (model, lang, fact) for every fact of every language a model has probed, with full-match correctness (the paper''s P@1). Recomputed only for partitions whose input batch changed.',
-  audits (
-    not_null(columns := (model_id, lang, relation, uuid, probe_status, is_correct, input_batch)),
-    unique_combination_of_columns(columns := (model_id, lang, uuid)),
-    accepted_values(column := probe_status, is_in := ('probed', 'skipped', 'not_probed')),
-    prediction_fact_exists,
-    correct_only_if_probed
-  )
+  description 'One row per (model, lang, fact) for every fact of every language a model has probed, with full-match correctness (the paper''s P@1). Recomputed only for partitions whose input batch changed.'
 );
 
-WITH changed_partitions AS (
-  @changed_partitions(intermediate.int_partition_inputs, @this_model)
-), facts AS (
-  SELECT changed_partitions.model_id, changed_partitions.input_batch, facts.*
-  FROM intermediate.int_facts AS facts
-  JOIN changed_partitions
-    ON changed_partitions.lang = facts.lang
-), predictions AS (
-  SELECT * FROM intermediate.int_current_predictions
-)
-SELECT
-  facts.model_id::TEXT AS model_id, -- model identity (models)
-  facts.lang::TEXT AS lang, -- language
-  facts.relation::TEXT AS relation, -- relation
-  facts.uuid::TEXT AS uuid, -- fact id, the same across languages
-  facts.sub_label::TEXT AS sub_label, -- subject label
-  facts.obj_label::TEXT AS obj_label, -- gold object label
-  predictions.labels_share_tokens::BOOLEAN AS labels_share_tokens, -- normalised object inside the normalised subject, or the labels share a subword token
-  predictions.query::TEXT AS query, -- model input with k masks
-  predictions.n_mask_tokens::INT AS n_mask_tokens, -- k: object tokens in the filled sentence
-  predictions.gold_text::TEXT AS gold_text, -- gold object ids decoded
-  predictions.pred_text::TEXT AS pred_text, -- predicted ids decoded
-  predictions.gold_log_prob::DOUBLE AS gold_log_prob, -- log-probability of the gold object (sum over masks)
-  (CASE
-    WHEN predictions.uuid IS NULL THEN 'not_probed'
-    WHEN predictions.skip_reason IS NOT NULL THEN 'skipped'
-    ELSE 'probed'
-  END)::TEXT AS probe_status, -- probed, skipped (see skip_reason) or not_probed yet
-  predictions.skip_reason::TEXT AS skip_reason, -- why the query was not built (too_long, ...)
-  coalesce(predictions.is_correct, FALSE)::BOOLEAN AS is_correct, -- full match: all k predicted ids equal the gold ids (never for a fact not probed)
-  facts.input_batch::BIGINT AS input_batch, -- newest load batch behind this partition
-  now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
-FROM facts
-LEFT JOIN predictions
-  ON predictions.model_id = facts.model_id
-  AND predictions.lang = facts.lang
-  AND predictions.uuid = facts.uuid
+SELECT * FROM intermediate.int_predictions
