@@ -74,3 +74,26 @@ def test_every_option_in_the_readme_is_in_the_commands_help():
         assert re.search(rf"^ +{option}\b", help_text, re.M), f"README: factroots {command} {option} is not in its --help"
         if values and f"{option} [" in help_text:  # a choice: the README lists the same values
             assert f"{option} [{values}]" in help_text, f"README: factroots {command} {option} {values}"
+
+
+def test_quiet_silences_every_bar_and_sqlmesh_speaks_only_when_verbose(tmp_path, capsys):
+    from transformers import BertConfig, BertForMaskedLM
+    from tiny_tokenizers import wordpiece_tokenizer
+
+    tokenizer = wordpiece_tokenizer()
+    BertForMaskedLM(BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1,
+                               num_attention_heads=2, intermediate_size=32)).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    release = write_release(tmp_path / "rel", {"en": {"templates": {"P36": "[X] is [Y] ."},
+                                                      "facts": {"P36": [fact("u1", "subject", "object")]}}})
+    data = str(tmp_path / "data")
+    capsys.readouterr()
+    assert main(["--data-dir", data, "--quiet", "ingest-mlama", str(release)]) == 0
+    assert main(["--data-dir", data, "--quiet", "probe", "--model", str(tmp_path / "lm")]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "probed 1 facts" in out  # no "Loading weights", no probe bar
+    assert main(["--data-dir", data, "build"]) == 0
+    out, err = capsys.readouterr()
+    assert "published warehouse" in out and "marts.p_at_1" not in out + err
+    assert main(["--data-dir", data, "--verbose", "build"]) == 0
+    assert "marts.p_at_1" in capsys.readouterr().out  # SQLMesh's line per model run

@@ -244,14 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit status."""
     args = sys.argv[1:] if argv is None else argv
     warnings.filterwarnings("ignore", category=SyntaxWarning)  # raised inside SQLMesh's macro code
+    sqlmesh_level = logging.getLogger("sqlmesh").level  # --verbose changes it for this command only
     try:
         return cli.main(args, prog_name="factroots", standalone_mode=False) or 0
     except click.ClickException as error:  # usage errors: click's own message, exit 2
         error.show()
         return error.exit_code
-    except click.Abort:
-        return 1
-    except KeyboardInterrupt:
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
         click.echo("interrupted: the warehouse is as it was before the step that was running", err=True)
         return 130
     except Exception as error:
@@ -259,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
             raise
         click.echo(f"error: {' '.join(str(error).split()) or type(error).__name__}", err=True)
         return 1
+    finally:
+        logging.getLogger("sqlmesh").setLevel(sqlmesh_level)
 
 
 if __name__ == "__main__":
