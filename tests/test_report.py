@@ -1,6 +1,7 @@
 """The HTML report, rendered in headless Chromium from the classification scenario's warehouse."""
 from __future__ import annotations
 
+import csv
 import re
 import shutil
 import subprocess
@@ -9,8 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import SHARED_DATA, needs_shared
 from warehouse.report import report
-from warehouse.settings import load_settings
+from warehouse.settings import ROOT, load_settings
 from test_classification import warehouse  # noqa: F401  (module fixture: a fully built small warehouse)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,12 +57,37 @@ def test_report_holds_table2_and_every_section(rendered):
         [f"1_class-model@000000000000_fig{n}.png" for n in FIGURES] + [f"2_{SECOND}_fig2.png"])
 
 
-def test_without_a_reference_or_a_published_file(warehouse, tmp_path, monkeypatch):  # noqa: F811
-    monkeypatch.setattr("warehouse.report.DEFAULT_REFERENCE", tmp_path / "absent.csv")
+def test_without_a_reference_or_a_published_file(warehouse, tmp_path):  # noqa: F811
     page = report(warehouse, tmp_path / "out").read_text()
     assert "Table 2: P@1 per language" in page and "published (%)" not in page
     with pytest.raises(FileNotFoundError, match="nothing published yet"):
         report(load_settings(tmp_path / "empty"), tmp_path / "out2")
+
+
+def shipped_table2() -> dict[tuple[str, str], tuple[str, float]]:
+    with open(ROOT / "seeds" / "paper_p_at_1.csv", newline="") as f:
+        return {(r["paper_model"], r["lang"]): (r["language"], float(r["p_at_1"])) for r in csv.DictReader(f)}
+
+
+@needs_shared
+def test_the_shipped_table2_holds_the_papers_figures():
+    with open(SHARED_DATA / "reference" / "zhao2024_table2_p1.csv", newline="") as f:
+        paper = list(csv.DictReader(f))
+    shipped = shipped_table2()
+    assert len(shipped) == 2 * len(paper) == 2 * 53
+    for row in paper:
+        for model, column in (("mBERT", "mbert_p1"), ("XLM-R", "xlmr_p1")):
+            language, p_at_1 = shipped[model, row["lang"]]
+            assert language == row["language"] and 100 * p_at_1 == pytest.approx(float(row[column]), abs=1e-9)
+
+
+def test_without_a_reference_the_report_uses_the_shipped_table(rendered):
+    settings = load_settings(rendered.parent.parent / "data")
+    first = report(settings, rendered.parent.parent / "out2").read_text().split(f"<h2>{SECOND}</h2>")[0]
+    language, p_at_1 = shipped_table2()["mBERT", "en"]
+    assert "<th>mBERT published (%)</th>" in first
+    assert f"<tr><td>en</td><td>{language}</td><td>8</td><td>6</td><td>75.00</td><td>{100 * p_at_1:.2f}</td>" \
+           f"<td>{75 - 100 * p_at_1:+.2f}</td></tr>" in first
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless check needs Debian's chromium (/usr/bin/chromium)")

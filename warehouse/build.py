@@ -30,8 +30,10 @@ def build(settings: Settings, progress: bool = True) -> Path:
     return publish(settings)
 
 
-def check(settings: Settings) -> list[CheckResult]:
-    """Run every SQLMesh audit and every great-expectations suite against the build database."""
+def check(settings: Settings) -> tuple[list[str], int]:
+    """Run every SQLMesh audit and great-expectations suite against the build database.
+
+    Returns one line per check followed by the tally, and the number of checks that failed."""
     ctx = context(settings, progress=False)
     results = []
     try:
@@ -47,7 +49,9 @@ def check(settings: Settings) -> list[CheckResult]:
             results.append(CheckResult("sqlmesh", f"audits of {model.name}", passed, detail))
     finally:
         ctx.close()
-    return results + run_expectations(settings.build_database)
+    results += run_expectations(settings.build_database)
+    failed = sum(not r.passed for r in results)
+    return [r.line() for r in results] + [f"{len(results) - failed} passed, {failed} failed"], failed
 
 
 def summary(settings: Settings) -> list[str]:

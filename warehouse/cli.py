@@ -1,150 +1,265 @@
-"""`factroots` command line: each command is a thin layer over the function of the same name."""
+"""The `factroots` command line: one click command per function, its options that function's arguments.
+
+Each command calls one function; an option left out leaves that function's default. --data-dir,
+--quiet and --verbose are accepted before or after the command name. Errors print one line
+("error: ...") and exit 1; --verbose shows the traceback instead.
+"""
 from __future__ import annotations
 
-import argparse
+import logging
+import os
 import sys
 import warnings
+from pathlib import Path
+
+import click
 
 DEFAULT_MODEL = "bert-base-multilingual-cased"
 
 
-def _langs(text: str | None) -> list[str] | None:
-    return [code.strip() for code in text.split(",") if code.strip()] if text else None
+def _remember(ctx: click.Context, param: click.Parameter, value):
+    """Keep a shared option given on the group or the command (meta is shared by both contexts)."""
+    if value:
+        ctx.meta[param.name] = value
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="factroots", description=__doc__)
-    parser.add_argument("--data-dir", help="where the DuckDB files, shards and cached models live "
-                        "(default: warehouse/data, or $FACTROOTS_DATA_DIR)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    commands = parser.add_subparsers(dest="command", required=True)
+def shared_options(command):
+    """--data-dir, --quiet and --verbose."""
+    options = [
+        click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                     callback=_remember, help="where every file of the warehouse lives, its factroots.toml "
+                     "included (default: warehouse/data, or $FACTROOTS_DATA_DIR)"),
+        click.option("--quiet", is_flag=True, expose_value=False, callback=_remember,
+                     help="no progress bars"),
+        click.option("--verbose", is_flag=True, expose_value=False, callback=_remember,
+                     help="SQLMesh's own output (plan and model runs), and tracebacks on errors"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
-    commands.add_parser("demo", help="build the whole warehouse from the bundled sample and a tiny model")
 
-    ingest = commands.add_parser("ingest-mlama", help="load an mLAMA release (directory or zip)")
-    ingest.add_argument("source", help="release directory (<lang>/templates.jsonl, ...) or zip")
-    ingest.add_argument("--langs", help="comma-separated language codes (default: all)")
-    ingest.add_argument("--strict", action="store_true", help="fail, loading nothing, if any row is bad")
+def langs_option(help_text: str):
+    def split(ctx, param, value):
+        codes = [code.strip() for code in (value or "").split(",") if code.strip()]
+        return codes or None
+    return click.option("--langs", callback=split, help=f"comma-separated language codes (default: {help_text})")
 
-    probe = commands.add_parser("probe", help="probe the loaded facts with a masked LM")
-    probe.add_argument("--model", default=DEFAULT_MODEL, help=f"hub id or local path (default: {DEFAULT_MODEL})")
-    probe.add_argument("--langs", help="comma-separated language codes (default: every loaded language)")
-    probe.add_argument("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
-    probe.add_argument("--batch-size", type=int, default=32)
-    probe.add_argument("--limit", type=int, help="at most this many facts per language")
-    probe.add_argument("--activations", choices=["correct", "all", "none"], default="correct",
-                       help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
-    probe.add_argument("--activation-dtype", choices=["float16", "float32"], default="float16",
-                       help="precision of the activation shards (default: float16)")
 
-    wiki = commands.add_parser("ingest-wikipedia", help="load one language of a WikiExtractor corpus, cut into segments")
-    wiki.add_argument("source", help="a file (plain, .bz2, .gz) or a directory tree such as AA/wiki_00")
-    wiki.add_argument("--lang", required=True, help="language code of the edition")
-    wiki.add_argument("--tokenizer", default=DEFAULT_MODEL,
-                      help=f"hub id or path whose tokenizer cuts the segments (default: {DEFAULT_MODEL})")
-    wiki.add_argument("--corpus", default="wikipedia", help="corpus name (default: wikipedia)")
-    wiki.add_argument("--dump-date", help="date of the dump, YYYY-MM-DD")
-    wiki.add_argument("--max-tokens", type=int, default=512, help="longest segment in tokens (default: 512)")
+def _given(options: dict) -> dict:
+    """The options given on the command line; the called function's defaults stand for the others."""
+    return {name: value for name, value in options.items() if value is not None}
 
-    trace = commands.add_parser("trace", help="flag which facts occur in each language's corpus")
-    trace.add_argument("--corpus", default="wikipedia")
-    trace.add_argument("--langs", help="comma-separated language codes (default: every loaded corpus)")
 
-    sizes = commands.add_parser("ingest-sizes", help="load a per-language size table (CSV: lang, measures...)")
-    sizes.add_argument("path")
-    sizes.add_argument("--source", help="name of the table (default: the file name)")
+def _start():
+    """The settings in force (their file written on first use) and whether to show progress."""
+    from warehouse.settings import load_settings, write_settings_file
 
-    commands.add_parser("build", help="run the models, check everything, publish")
-    commands.add_parser("check", help="run every audit and expectation suite and report")
-    commands.add_parser("summary", help="what the published warehouse holds")
-    commands.add_parser("dictionary", help="the data dictionary of the published tables, as Markdown")
-    report = commands.add_parser("report", help="the paper's Table 2 and figures as HTML and PNGs")
-    report.add_argument("--out", help="output folder (default: report/ beside the published file)")
-    report.add_argument("--reference", help="published Table 2 CSV (lang,language,mbert_p1,xlmr_p1; default: "
-                        "../shared/data/reference/zhao2024_table2_p1.csv when present)")
-    return parser
+    meta = click.get_current_context().meta
+    if meta.get("quiet") and meta.get("verbose"):
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    if meta.get("quiet"):  # transformers' and the hub's bars ("Loading weights", downloads)
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        if "transformers" in sys.modules:
+            sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if meta.get("verbose"):  # warehouse.transform.context shows SQLMesh's console then
+        logging.getLogger("sqlmesh").setLevel(logging.INFO)
+    settings = load_settings(meta.get("data_dir"))
+    write_settings_file(settings)
+    return settings, not meta.get("quiet")
+
+
+def _echo(lines: list[str]) -> None:
+    click.echo("\n".join(lines))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=__doc__.split("\n\n", 1)[1])
+@shared_options
+def cli():
+    """factroots: a knowledge warehouse for multilingual factual probing."""
+
+
+@cli.command()
+@shared_options
+def demo():
+    """Build everything from the bundled sample.
+
+    A tiny BERT is trained on the sample text the first time (cached), then the sample facts and
+    texts are ingested, probed, traced, built and published."""
+    from warehouse.demo import demo as run_demo
+    settings, progress = _start()
+    _echo(run_demo(settings, progress))
+
+
+@cli.command("ingest-mlama")
+@click.argument("source", type=click.Path(path_type=Path))
+@langs_option("all")
+@click.option("--strict", is_flag=True, help="fail, loading nothing, if any row is bad")
+@shared_options
+def ingest_mlama(source, **options):
+    """Load an mLAMA release.
+
+    SOURCE is the release directory (<lang>/templates.jsonl, <lang>/P19.jsonl, ...) or its zip."""
+    from ingest.mlama import ingest_mlama as ingest
+    settings, progress = _start()
+    _echo(ingest(settings.build_database, source, progress=progress, **_given(options)).summary_lines())
+
+
+@cli.command()
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of a masked LM")
+@langs_option("every loaded language")
+@click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
+@click.option("--batch-size", type=int, help="facts per forward pass (default: 32)")
+@click.option("--limit", type=int, help="at most this many facts per language, the same facts in every language")
+@click.option("--activations", type=click.Choice(["correct", "all", "none"]),
+              help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
+@click.option("--activation-dtype", type=click.Choice(["float16", "float32"]),
+              help="precision of the activation shards (default: float16)")
+@shared_options
+def probe(model, **options):
+    """Probe the loaded facts with a masked LM.
+
+    Resumable: facts already probed by the same model are skipped."""
+    from warehouse.probing import probe as run_probe
+    settings, progress = _start()
+    report = run_probe(settings.build_database, model, settings.shard_dir, progress=progress, **_given(options))
+    _echo(report.summary_lines() + ["run `factroots build` to update the published tables"])
+
+
+@cli.command("ingest-wikipedia")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--lang", required=True, help="language code of the edition")
+@click.option("--tokenizer", default=DEFAULT_MODEL, show_default=True,
+              help="hub id or path whose tokenizer cuts the segments")
+@click.option("--corpus", help="corpus name (default: wikipedia)")
+@click.option("--dump-date", help="date of the dump, YYYY-MM-DD")
+@click.option("--max-tokens", type=int, help="longest segment in tokens (default: 512)")
+@shared_options
+def ingest_wikipedia(source, lang, tokenizer, **options):
+    """Load one language of a Wikipedia corpus.
+
+    SOURCE is WikiExtractor output: a file (plain, .bz2, .gz) or a tree such as AA/wiki_00. Each
+    document is cut into segments of at most --max-tokens tokens of the tokenizer."""
+    from transformers import AutoTokenizer
+    from ingest.wikipedia import ingest_wikipedia as ingest
+    settings, progress = _start()
+    report = ingest(settings.build_database, source, lang, AutoTokenizer.from_pretrained(tokenizer),
+                    progress=progress, **_given(options))
+    _echo(report.summary_lines())
+
+
+@cli.command()
+@click.option("--corpus", help="corpus name (default: wikipedia)")
+@langs_option("every loaded corpus")
+@shared_options
+def trace(**options):
+    """Flag which facts occur in each language's corpus."""
+    from warehouse.tracing import trace as run_trace
+    settings, progress = _start()
+    _echo(run_trace(settings.build_database, progress=progress, **_given(options)).summary_lines())
+
+
+@cli.command("ingest-sizes")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--source", help="name of the table (default: the file name)")
+@shared_options
+def ingest_sizes(path, **options):
+    """Load a per-language size table.
+
+    PATH is a CSV with a lang column and one column per measure."""
+    from ingest.sizes import ingest_sizes as ingest
+    settings, _ = _start()
+    _echo(ingest(settings.build_database, path, **_given(options)).summary_lines())
+
+
+@cli.command()
+@shared_options
+def build():
+    """Run the models, check everything, publish."""
+    from warehouse.build import build as run_build, summary
+    settings, progress = _start()
+    run_build(settings, progress)
+    _echo(summary(settings))
+
+
+@cli.command()
+@shared_options
+def check():
+    """Run every audit and expectation suite.
+
+    One line per check; exits 1 if any failed."""
+    from warehouse.build import CheckError, check as run_checks
+    settings, _ = _start()
+    lines, n_failed = run_checks(settings)
+    _echo(lines)
+    if n_failed:
+        raise CheckError(f"{n_failed} check(s) failed")
+
+
+@cli.command()
+@shared_options
+def summary():
+    """What the published warehouse holds."""
+    from warehouse.build import summary as published_summary
+    settings, _ = _start()
+    _echo(published_summary(settings))
+
+
+@cli.command()
+@shared_options
+def dictionary():
+    """The published tables and columns, as Markdown."""
+    from warehouse.dictionary import dictionary as data_dictionary
+    settings, _ = _start()
+    _echo([data_dictionary(settings)])
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="output folder (default: report/ beside the published file)")
+@click.option("--reference", type=click.Path(dir_okay=False, path_type=Path),
+              help="a Table 2 CSV (lang,language,mbert_p1,xlmr_p1 in %) instead of the shipped paper_p_at_1")
+@shared_options
+def report(**options):
+    """The paper's Table 2 and figures as HTML.
+
+    Also the PNG figures and the great-expectations Data Docs of every suite."""
+    from warehouse.report import write_report
+    settings, _ = _start()
+    _echo(write_report(settings, **_given(options)))
+
+
+@cli.command()
+@shared_options
+def settings():
+    """Every setting in force and where it came from.
+
+    A value comes from the project's defaults or from factroots.toml in the data directory."""
+    from warehouse.settings import settings_lines
+    settings_in_force, _ = _start()
+    _echo(settings_lines(settings_in_force))
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; returns the exit status."""
+    args = sys.argv[1:] if argv is None else argv
     warnings.filterwarnings("ignore", category=SyntaxWarning)  # raised inside SQLMesh's macro code
-    from compute.models import ModelLoadError
-    from ingest.mlama import IngestError
-    from ingest.shards import ShardError
-    from warehouse.build import CheckError
-    from warehouse.settings import load_settings
-    from warehouse.transform import TransformError
-
-    settings = load_settings(args.data_dir)
-    progress = not args.quiet
+    sqlmesh_level = logging.getLogger("sqlmesh").level  # --verbose changes it for this command only
     try:
-        lines = _run(args, settings, progress)
-    except (IngestError, ShardError, CheckError, TransformError, ModelLoadError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("interrupted: the warehouse is as it was before the step that was running", file=sys.stderr)
+        return cli.main(args, prog_name="factroots", standalone_mode=False) or 0
+    except click.ClickException as error:  # usage errors: click's own message, exit 2
+        error.show()
+        return error.exit_code
+    except (click.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        click.echo("interrupted: the warehouse is as it was before the step that was running", err=True)
         return 130
-    print("\n".join(lines))
-    return 0
-
-
-def _run(args, settings, progress: bool) -> list[str]:
-    if args.command == "demo":
-        from warehouse.demo import demo
-        return demo(settings, progress)
-    if args.command == "ingest-mlama":
-        from ingest.mlama import ingest_mlama
-        report = ingest_mlama(settings.build_database, args.source, _langs(args.langs), args.strict, progress)
-        return report.summary_lines()
-    if args.command == "probe":
-        from warehouse.probing import probe
-        report = probe(settings.build_database, args.model, settings.shard_dir, _langs(args.langs),
-                       args.device, args.batch_size, args.limit, args.activations, args.activation_dtype,
-                       progress=progress)
-        return report.summary_lines() + ["run `factroots build` to update the published tables"]
-    if args.command == "ingest-wikipedia":
-        from transformers import AutoTokenizer
-        from ingest.wikipedia import ingest_wikipedia
-        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
-        report = ingest_wikipedia(settings.build_database, args.source, args.lang, tokenizer, args.corpus,
-                                  args.dump_date, args.max_tokens, progress=progress)
-        return report.summary_lines()
-    if args.command == "trace":
-        from warehouse.tracing import trace
-        return trace(settings.build_database, args.corpus, _langs(args.langs), progress=progress).summary_lines()
-    if args.command == "ingest-sizes":
-        from ingest.sizes import ingest_sizes
-        return ingest_sizes(settings.build_database, args.path, args.source).summary_lines()
-    if args.command == "build":
-        from warehouse.build import build, summary
-        build(settings, progress)
-        return summary(settings)
-    if args.command == "check":
-        from warehouse.build import CheckError, check
-        results = check(settings)
-        lines = [r.line() for r in results]
-        failed = sum(not r.passed for r in results)
-        lines.append(f"{len(results) - failed} passed, {failed} failed")
-        if failed:
-            print("\n".join(lines))
-            raise CheckError(f"{failed} check(s) failed")
-        return lines
-    if args.command == "report":
-        from pathlib import Path
-        from warehouse.checks import run_expectations
-        from warehouse.report import report
-        out = Path(args.out) if args.out else settings.published_database.parent / "report"
-        lines = [f"report written: {report(settings, out, Path(args.reference) if args.reference else None)}"]
-        if not settings.build_database.exists():
-            return lines + [f"data docs skipped: {settings.build_database} does not exist"]
-        run_expectations(settings.build_database, docs_dir=out / "data_docs")
-        return lines + [f"data docs written: {out / 'data_docs' / 'index.html'}"]
-    if args.command == "dictionary":
-        from warehouse.dictionary import dictionary
-        return [dictionary(settings)]
-    from warehouse.build import summary
-    return summary(settings)
+    except Exception as error:
+        if "--verbose" in args:
+            raise
+        click.echo(f"error: {' '.join(str(error).split()) or type(error).__name__}", err=True)
+        return 1
+    finally:
+        logging.getLogger("sqlmesh").setLevel(sqlmesh_level)
 
 
 if __name__ == "__main__":

@@ -12,11 +12,13 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from warehouse.settings import ROOT, Settings
+from warehouse.checks import run_expectations
+from warehouse.settings import Settings
 
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "data" / "reference" / "zhao2024_table2_p1.csv"
-# name_or_path fragment -> column of the reference table (Zhao et al. 2024, Table 2)
-REFERENCE_MODELS = {"bert-base-multilingual": ("mbert_p1", "mBERT"), "xlm-roberta": ("xlmr_p1", "XLM-R")}
+# name_or_path fragment -> the paper's model in the published table paper_p_at_1 (Table 2)
+REFERENCE_MODELS = {"bert-base-multilingual": "mBERT", "xlm-roberta": "XLM-R"}
+# columns of a `--reference` CSV (lang,language,mbert_p1,xlmr_p1, in percent) -> the paper's model
+REFERENCE_CSV_COLUMNS = {"mbert_p1": "mBERT", "xlmr_p1": "XLM-R"}
 NO_DATA = '<p class="nodata">no data yet</p>'
 # marks every image with its decoded size, so a headless browser's DOM shows it rendered
 MARK_IMAGES = """<script>
@@ -31,21 +33,31 @@ figcaption{color:#444;font-size:90%;max-width:800px}
 </style>"""
 
 
+def write_report(settings: Settings, out: str | Path | None = None, reference: str | Path | None = None) -> list[str]:
+    """`factroots report`: the report (see `report`) and the great-expectations Data Docs beside it.
+
+    `out` defaults to report/ beside the published file."""
+    out = Path(out) if out else settings.published_database.parent / "report"
+    lines = [f"report written: {report(settings, out, Path(reference) if reference else None)}"]
+    if not settings.build_database.exists():
+        return lines + [f"data docs skipped: {settings.build_database} does not exist"]
+    run_expectations(settings.build_database, docs_dir=out / "data_docs")
+    return lines + [f"data docs written: {out / 'data_docs' / 'index.html'}"]
+
+
 def report(settings: Settings, out_dir: Path, reference: Path | None = None) -> Path:
     """Write out_dir/report.html (figures embedded) and its PNGs from the published warehouse.
 
-    `reference` is the published Table 2 (lang,language,mbert_p1,xlmr_p1 in %); by default the
-    shared copy when it exists, otherwise the report has no published figures beside ours."""
+    Table 2 sets the paper's published P@1 beside ours: from the published table paper_p_at_1
+    (shipped with the project), or from `reference`, a CSV of lang,language,mbert_p1,xlmr_p1 in %."""
     path = settings.published_database
     if not path.exists():
         raise FileNotFoundError(f"{path}: nothing published yet (run `factroots build`)")
-    if reference is None and DEFAULT_REFERENCE.exists():
-        reference = DEFAULT_REFERENCE
-    published = _read_reference(reference) if reference else {}
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), read_only=True)
     try:
+        published = _read_reference(reference) if reference else _published_reference(con)
         models = con.execute("SELECT model_id, name_or_path FROM models ORDER BY model_id").fetchall()
         order = {table: [name for name, in con.execute(f"SELECT name FROM {table} ORDER BY display_order").fetchall()]
                  for table in ("fact_types", "absence_reason_types")}  # the declared lists (seeds/)
@@ -63,8 +75,23 @@ def report(settings: Settings, out_dir: Path, reference: Path | None = None) -> 
 
 
 def _read_reference(path: Path) -> dict[str, dict]:
+    """{lang: {"language": name, paper model: P@1 in %}} from a `--reference` CSV."""
     with open(path, newline="", encoding="utf-8") as f:
-        return {row["lang"]: row for row in csv.DictReader(f)}
+        return {row["lang"]: {"language": row.get("language", ""),
+                              **{model: float(row[column]) for column, model in REFERENCE_CSV_COLUMNS.items()
+                                 if row.get(column)}}
+                for row in csv.DictReader(f)}
+
+
+def _published_reference(con) -> dict[str, dict]:
+    """The same from the published table paper_p_at_1; {} in a warehouse built before it existed."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'paper_p_at_1'").fetchall():
+        return {}
+    published = {}
+    for model, lang, language, p_at_1 in con.execute(
+            "SELECT paper_model, lang, language, p_at_1 FROM paper_p_at_1").fetchall():
+        published.setdefault(lang, {"language": language})[model] = 100 * p_at_1
+    return published
 
 
 def _model_section(con, index: int, model_id: str, name: str, published: dict, order: dict[str, list[str]],
@@ -127,8 +154,8 @@ def _model_section(con, index: int, model_id: str, name: str, published: dict, o
 
 
 def _table2(rows, name: str, published: dict) -> str:
-    column, label = next((ref for key, ref in REFERENCE_MODELS.items() if key in name.lower()), (None, None))
-    compare = column is not None and bool(published)
+    label = next((model for key, model in REFERENCE_MODELS.items() if key in name.lower()), None)
+    compare = label is not None and bool(published)
     head = ["lang"] + (["language"] if published else [])
     head += ["probed", "correct", "P@1 (%)"] + ([f"{label} published (%)", "difference"] if compare else [])
     body = []
@@ -138,7 +165,7 @@ def _table2(rows, name: str, published: dict) -> str:
         cells = [lang] + ([ref.get("language", "")] if published else [])
         cells += [f"{n_probed:,}", f"{n_correct:,}", _pct(ours)]
         if compare:
-            theirs = float(ref[column]) if ref.get(column) else None
+            theirs = ref.get(label)
             diff = ours - theirs if ours is not None and theirs is not None else None
             cells += [_pct(theirs), "" if diff is None else f"{diff:+.2f}"]
         body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")

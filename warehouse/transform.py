@@ -50,9 +50,15 @@ class ProgressConsole(_RecordFailures, TerminalConsole):
 
 
 def context(settings: Settings, progress: bool = True) -> Context:
-    """A SQLMesh context on this project and the settings' build database."""
-    set_console(ProgressConsole() if progress else QuietConsole())
-    logging.getLogger("sqlmesh").setLevel(logging.ERROR)
+    """A SQLMesh context on this project and the settings' build database.
+
+    SQLMesh's console (its plan tree and a line per model run) shows only with `progress` and the
+    "sqlmesh" logger at INFO (`factroots --verbose`); otherwise failures are recorded, not shown."""
+    sqlmesh_logger = logging.getLogger("sqlmesh")
+    verbose = progress and sqlmesh_logger.isEnabledFor(logging.INFO)
+    set_console(ProgressConsole() if verbose else QuietConsole())
+    if not verbose:
+        sqlmesh_logger.setLevel(logging.ERROR)
     return Context(paths=ROOT, config=settings.sqlmesh_config)
 
 
