@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from raw import db
 from warehouse.checks import CheckResult, run_expectations
 from warehouse.publish import publish
 from warehouse.settings import Settings
@@ -24,6 +25,7 @@ def _require(results: list[CheckResult], stage: str) -> None:
 
 def build(settings: Settings, progress: bool = True) -> Path:
     """Write, audit, then publish. Any failed check leaves the published file untouched."""
+    db.connect(settings.build_database).close()  # one clear line when another process holds it
     _require(run_expectations(settings.build_database, ("raw",)), "raw-data")
     transform(settings, progress)
     _require(run_expectations(settings.build_database, ("marts",)), "mart")
@@ -34,6 +36,7 @@ def check(settings: Settings) -> tuple[list[str], int]:
     """Run every SQLMesh audit and great-expectations suite against the build database.
 
     Returns one line per check followed by the tally, and the number of checks that failed."""
+    db.connect(settings.build_database).close()  # a held database is one error, not every audit failing
     ctx = context(settings, progress=False)
     results = []
     try:
