@@ -16,6 +16,7 @@ from transformers import (
 from compute.ffn import ffn_output_projections
 from compute.models import ModelLoadError, load_model, model_row, wrap_model
 from compute.probe import PREDICTION_SCHEMA, probe
+from compute.queries import QueryError, build_causal_query
 from tiny_tokenizers import byte_level_bpe_tokenizer, sentencepiece_bpe_tokenizer
 
 TOKENIZERS = {"byte-level": cache(byte_level_bpe_tokenizer), "sentencepiece": cache(sentencepiece_bpe_tokenizer)}
@@ -90,6 +91,18 @@ SKIPPED = [
 ]
 PROMPTS = [(start, sub) for start in ("[X] was born in", "[X] died in", "The capital of [X] is", "[X] is a city in")
            for sub in ("Allan", "Rome", "Paris", "France", "Italy")]
+
+
+def test_the_causal_query_feeds_all_but_the_last_object_token():
+    tokenizer = TOKENIZERS["sentencepiece"]()
+    f, prompt, obj = CASES["sentencepiece"][1]  # a BOS, 7 prompt tokens, 5 object tokens
+    prompt_ids, gold_ids = tokenizer.convert_tokens_to_ids(prompt.split()), tokenizer.convert_tokens_to_ids(obj.split())
+    q = build_causal_query(tokenizer, f["template"], f["sub_label"], f["obj_label"], max_length=12)
+    assert q.input_ids == prompt_ids + gold_ids[:-1] and len(q.input_ids) == 12
+    assert q.mask_positions == [7, 8, 9, 10, 11] and q.gold_ids == gold_ids
+    assert q.text == "Allan Peiper died in "
+    with pytest.raises(QueryError, match="too_long: 12 > 11 tokens"):
+        build_causal_query(tokenizer, f["template"], f["sub_label"], f["obj_label"], max_length=11)
 
 
 def generated_facts(model, tokenizer) -> list[dict]:
