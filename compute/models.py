@@ -1,4 +1,7 @@
-"""Load a Hugging Face masked LM (hub id, local directory or in-memory model) with its identity."""
+"""Load a Hugging Face masked or causal LM (hub id, local directory or in-memory model) with its identity.
+
+The family ("masked" or "causal") comes from the model's config: the first of its architectures that
+transformers lists as a masked-LM or causal-LM class, else its model type's class in those lists."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+from transformers.models.auto import modeling_auto as auto
+
+from compute.ffn import ffn_width
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -17,15 +23,62 @@ if TYPE_CHECKING:
 MIN_VOCABULARY_SHARE = 0.9
 
 
+FAMILIES = ("masked", "causal")
+# What a transformers class is, by the first auto mapping listing it (BART's seq2seq class is also
+# listed for masked LM); "masked" and "causal" are the families factroots probes
+_KINDS = (
+    ("a seq2seq model", auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES),
+    ("masked", auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES),
+    ("causal", auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES),
+    ("a classifier", auto.MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING_NAMES),
+    ("a classifier", auto.MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES),
+    ("a question-answering model", auto.MODEL_FOR_QUESTION_ANSWERING_MAPPING_NAMES),
+    ("a bare model without an LM head", auto.MODEL_MAPPING_NAMES),
+)
+
+
 class ModelLoadError(ValueError):
     """A model or tokenizer that cannot be loaded or cannot be probed."""
 
 
+def _kind(class_name: str | None) -> str | None:
+    """"masked", "causal", another kind from _KINDS, or None for a class transformers does not list."""
+    for kind, mapping in _KINDS:
+        for names in mapping.values():
+            if class_name == names or (isinstance(names, tuple) and class_name in names):
+                return kind
+    return None
+
+
+def model_family(architectures: list[str], model_type: str) -> str:
+    """"masked" or "causal": the first architecture of a family, else the model type's class of a family.
+
+    ModelLoadError, naming what it is instead, for a model that is neither."""
+    for kind in map(_kind, architectures):
+        if kind in FAMILIES:
+            return kind
+    for family, mapping in (("masked", auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES),
+                            ("causal", auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES)):
+        if _kind(mapping.get(model_type)) == family:
+            return family
+    raise ModelLoadError(f"{_described(architectures, model_type)}, neither a masked nor a causal LM")
+
+
+def _described(architectures: list[str], model_type: str) -> str:
+    """What the config says the model is: its first architecture and that class's kind."""
+    if not architectures:
+        return f"model type {model_type!r} has no masked-LM or causal-LM class"
+    return f"{architectures[0]} is {_kind(architectures[0]) or 'not a class transformers knows'}"
+
+
 @dataclass
 class LoadedModel:
-    """A masked LM ready for probing (eval mode, on `device`) and what identifies it."""
+    """A masked or causal LM ready for probing (eval mode, on `device`) and what identifies it.
+
+    d_ff is the input width of its FFN output projections (compute.ffn), None when they cannot be found."""
 
     model: PreTrainedModel
+    family: str  # "masked" or "causal"
     tokenizer: PreTrainedTokenizerBase
     name_or_path: str
     model_id: str
@@ -33,7 +86,7 @@ class LoadedModel:
     weights_sha256: str
     device: str
     n_layers: int
-    d_ff: int
+    d_ff: int | None
     vocab_size: int
     max_length: int
 
@@ -83,10 +136,13 @@ def weights_sha256(model: torch.nn.Module) -> str:
 def _max_length(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
     """Longest query (special tokens included) that the model's position embeddings accept.
 
-    RoBERTa-style embeddings (XLM-R) number positions from padding_idx + 1, so XLM-R's 514
-    position embeddings hold 512 tokens; the tokenizer's model_max_length caps it when set."""
+    max_position_embeddings (GPT-2's n_positions, RoPE models' longest trained context) or, for a
+    model without position embeddings (BLOOM's ALiBi), its training length `seq_length` when the
+    config gives it. RoBERTa-style embeddings (XLM-R) number positions from padding_idx + 1, so
+    XLM-R's 514 position embeddings hold 512 tokens; the tokenizer's model_max_length caps it when set."""
     limits = []
-    n_positions = getattr(model.config, "max_position_embeddings", None)
+    config = model.config.get_text_config()
+    n_positions = getattr(config, "max_position_embeddings", None) or getattr(config, "seq_length", None)
     if n_positions:
         embeddings = getattr(model.base_model, "embeddings", None)
         positions = getattr(embeddings, "position_embeddings", None)
@@ -95,7 +151,8 @@ def _max_length(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> i
     if 0 < tokenizer.model_max_length < 1_000_000:
         limits.append(tokenizer.model_max_length)
     if not limits:
-        raise ModelLoadError("cannot tell the maximum query length: no max_position_embeddings")
+        raise ModelLoadError("cannot tell the maximum query length: no max_position_embeddings, seq_length "
+                             "or tokenizer model_max_length")
     return min(limits)
 
 
@@ -106,13 +163,19 @@ def wrap_model(
     device: str | None = None,
     revision: str | None = None,
 ) -> LoadedModel:
-    """Describe an in-memory masked LM; `revision` is a hub commit hash when known.
+    """Describe an in-memory masked or causal LM (its family from its class, else its model type);
+    `revision` is a hub commit hash when known.
 
     Its model_id is the last part of its name and its weights hash: the same weights named by a
     relative path, an absolute path or a hub id are one model."""
+    config = model.config.get_text_config()
+    try:
+        family = model_family([type(model).__name__], config.model_type)
+    except ModelLoadError as exc:
+        raise ModelLoadError(f"{name_or_path}: {exc}") from None
     if not getattr(tokenizer, "is_fast", False):
         raise ModelLoadError(f"{name_or_path}: a fast tokenizer (offset mappings) is needed")
-    if tokenizer.mask_token_id is None:
+    if family == "masked" and tokenizer.mask_token_id is None:
         raise ModelLoadError(f"{name_or_path}: the tokenizer has no mask token")
     n_embeddings = model.get_input_embeddings().num_embeddings
     if not MIN_VOCABULARY_SHARE * n_embeddings <= len(tokenizer) <= n_embeddings:
@@ -120,9 +183,9 @@ def wrap_model(
                              f"{n_embeddings:,} embeddings: not the model's tokenizer")
     device = pick_device(device)
     sha = weights_sha256(model)
-    config = model.config
     return LoadedModel(
         model=model.to(device).eval(),
+        family=family,
         tokenizer=tokenizer,
         name_or_path=name_or_path,
         model_id=f"{Path(name_or_path.rstrip('/')).name or name_or_path}@{sha[:12]}",
@@ -130,7 +193,7 @@ def wrap_model(
         weights_sha256=sha,
         device=device,
         n_layers=config.num_hidden_layers,
-        d_ff=config.intermediate_size,
+        d_ff=ffn_width(model, config.num_hidden_layers),
         vocab_size=config.vocab_size,
         max_length=_max_length(model, tokenizer),
     )
@@ -149,29 +212,38 @@ def _hub_commit(name_or_path: str, revision: str | None) -> str | None:
 
 
 def load_model(name_or_path: str, device: str | None = None, revision: str | None = None) -> LoadedModel:
-    """Load a masked LM and its tokenizer from the hub (pinned to one commit) or a local directory.
+    """Load a masked or causal LM and its tokenizer from the hub (pinned to one commit) or a local directory.
 
-    Refused, in one line: a path that does not exist, weights that cannot be read, a checkpoint
-    without a masked-LM head (transformers would initialise one at random), a tokenizer that does
-    not match the model's embeddings."""
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    Refused, in one line: a path that does not exist, a config or weights that cannot be read, a
+    model that is neither a masked nor a causal LM (a seq2seq model, a classifier, a bare encoder),
+    a checkpoint without its LM head (transformers would initialise one at random), a tokenizer
+    that does not match the model's embeddings."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-    what = f"cannot load masked LM {name_or_path!r}"
+    what = f"cannot load masked LM {name_or_path!r}"  # until the config names the family
     if _looks_like_a_path(name_or_path) and not Path(name_or_path).exists():
         raise ModelLoadError(f"{what}: no such directory")
     commit = _hub_commit(name_or_path, revision)
     pinned = commit or revision
     try:
+        config = AutoConfig.from_pretrained(name_or_path, revision=pinned)
+        architectures = config.architectures or []
+        family = model_family(architectures, config.model_type)
+        what = f"cannot load {family} LM {name_or_path!r}"
+        auto_class = AutoModelForMaskedLM if family == "masked" else AutoModelForCausalLM
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=pinned)
-        model, info = AutoModelForMaskedLM.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32,
-                                                           output_loading_info=True)
+        model, info = auto_class.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32,
+                                                 output_loading_info=True)
     except Exception as exc:  # transformers, safetensors and the hub raise many kinds for one cause
         first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ModelLoadError(f"{what}: {first_line}") from exc
     missing = sorted(info.get("missing_keys") or [])
     if missing:
         raise ModelLoadError(f"{what}: {len(missing)} weight(s) not in the checkpoint would be initialised at "
-                             f"random (first: {missing[0]}): is it a masked LM with its head?")
+                             f"random (first: {missing[0]}): is it a {family} LM with its head?")
+    kinds = {_kind(name) for name in architectures}
+    if kinds and None not in kinds and not kinds & set(FAMILIES):  # e.g. a GPT-2 classifier: its head is tied
+        raise ModelLoadError(f"{what}: {_described(architectures, config.model_type)}, not a {family} LM")
     try:
         return wrap_model(model, tokenizer, name_or_path, device, revision=commit)
     except ModelLoadError as exc:

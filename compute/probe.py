@@ -1,20 +1,24 @@
-"""Batched probing: one forward pass per batch, the LM head applied at the mask positions only.
+"""Batched probing: one forward pass per batch, the LM head applied at the predicting positions only.
 
-Optionally the same pass captures each fact's FFN activations (see `ffn_output_projections`)."""
+A masked LM predicts the object's k tokens at its k masks; a causal LM, fed the prompt and the
+object, predicts object token i at the position before it (compute.queries). The model runs whole,
+its own code applying whatever follows the head (Gemma 2's logit soft-capping, Cohere's logit
+scale), while a pre-hook on the head hands it only the predicting positions' hidden states.
+Optionally the same pass captures each fact's FFN activations there (compute.ffn)."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from functools import partial
 from typing import Iterable, Iterator
 
 import pyarrow as pa
 import torch
 from tqdm import tqdm
 
+from compute.ffn import FFNNotFoundError, capturing, ffn_output_projections
 from compute.models import LoadedModel, ModelLoadError
-from compute.queries import Query, QueryError, build_query
+from compute.queries import Query, QueryError, build_causal_query, build_query
 from compute.tracing import shared_entity_tokens
 from raw import tables
 
@@ -28,62 +32,18 @@ ACTIVATION_DTYPES = {"float16": (torch.float16, pa.float16()), "float32": (torch
 
 
 def activation_schema(n_neurons: int, dtype: str = "float16") -> pa.Schema:
-    """One row per captured fact; activations[layer * d_ff + index] is that neuron's mean over the masks."""
+    """One row per captured fact; activations[layer * d_ff + index] is that neuron's mean over the
+    predicting positions (the masks, or the positions before the object's tokens)."""
     return tables.activation_shard_schema(n_neurons, ACTIVATION_DTYPES[dtype][1])
 
 
 def lm_head(model: torch.nn.Module) -> torch.nn.Module:
-    """The child module of a *ForMaskedLM that holds the output embeddings (BERT `cls`, XLM-R `lm_head`)."""
+    """The child module of an LM that holds the output embeddings (BERT `cls`, XLM-R's and decoders' `lm_head`)."""
     decoder = model.get_output_embeddings()
     for _, child in model.named_children():
         if child is not model.base_model and any(m is decoder for m in child.modules()):
             return child
     raise ValueError(f"{type(model).__name__}: no child module holds the output embeddings")
-
-
-def ffn_output_projections(loaded: LoadedModel) -> list[torch.nn.Linear]:
-    """Each layer's FFN output projection, in layer order; its input is the activation function's output.
-
-    Rule: the encoder's layers are a ModuleList of n_layers blocks, and each block holds exactly one
-    nn.Linear taking d_ff inputs (BERT and XLM-R: `output.dense`, fed by `intermediate`). A forward
-    pre-hook on it sees the FFN activations whatever module computes them."""
-    n_layers, d_ff = loaded.n_layers, loaded.d_ff
-    for blocks in loaded.model.base_model.modules():
-        if not isinstance(blocks, torch.nn.ModuleList) or len(blocks) != n_layers:
-            continue
-        found = [
-            [m for m in block.modules() if isinstance(m, torch.nn.Linear) and m.in_features == d_ff]
-            for block in blocks
-        ]
-        if all(len(linears) == 1 for linears in found):
-            return [linears[0] for linears in found]
-    raise ModelLoadError(
-        f"{loaded.name_or_path}: cannot find the FFN output projection (one Linear with {d_ff} inputs)"
-        f" in each of the {n_layers} layers"
-    )
-
-
-def _keep_mask_means(out, layer, width, rows, cols, weights, module, args) -> None:
-    """Forward pre-hook: out[:, layer] = each fact's FFN activations averaged over its masks."""
-    activations = args[0]
-    if activations.shape[:-1] != (out.shape[0], width):
-        shape = tuple(activations.shape)
-        raise RuntimeError(f"FFN input of shape {shape} is not the whole batch (chunked feed-forward?)")
-    out[:, layer] = weights @ activations[rows, cols].float()
-
-
-@contextmanager
-def _capturing(projections, out, width, rows, cols, weights):
-    """While open, a forward pass of a (batch, width) input writes layer l's mask means into out[:, l]."""
-    handles = [
-        p.register_forward_pre_hook(partial(_keep_mask_means, out, layer, width, rows, cols, weights))
-        for layer, p in enumerate(projections)
-    ]
-    try:
-        yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def _fact_columns(facts: pa.Table | Iterable[dict]) -> dict[str, list]:
@@ -96,20 +56,31 @@ def _fact_columns(facts: pa.Table | Iterable[dict]) -> dict[str, list]:
     return {c: [row[c] for row in rows] for c in FACT_COLUMNS}
 
 
-@torch.inference_mode()
-def _mask_log_probs(base, head, input_ids, attention_mask, rows, cols) -> torch.Tensor:
-    """log_softmax over the vocabulary at the (rows, cols) mask positions, shape (n_masks, vocab).
+@contextmanager
+def _only_at(head: torch.nn.Module, rows: torch.Tensor, cols: torch.Tensor):
+    """While open, `head` gets the hidden states at (rows, cols) only, as one sequence: (1, n, hidden)."""
+    handle = head.register_forward_pre_hook(lambda module, args: (args[0][rows, cols][None], *args[1:]))
+    try:
+        yield
+    finally:
+        handle.remove()
 
-    The encoder runs on the whole batch; only the mask positions' hidden states go through the head."""
-    hidden = base(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-    return head(hidden[rows, cols]).float().log_softmax(dim=-1)
+
+@torch.inference_mode()
+def _log_probs(loaded: LoadedModel, head, input_ids, attention_mask, rows, cols) -> torch.Tensor:
+    """log_softmax over the vocabulary at the (rows, cols) predicting positions, shape (n, vocab)."""
+    options = {"use_cache": False} if loaded.family == "causal" else {}
+    with _only_at(head, rows, cols):
+        logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask, **options).logits
+    return logits[0].float().log_softmax(dim=-1)
 
 
 def _probe_batch(
     loaded: LoadedModel, head, batch: list[tuple[int, Query]], projections: list | None
 ) -> tuple[list[dict], torch.Tensor | None]:
     """Predictions for a batch of queries, in the batch's order, and with `projections` each fact's
-    FFN activations averaged over its masks, float32 (facts, n_layers * d_ff) on the model's device."""
+    FFN activations averaged over its predicting positions, float32 (facts, n_layers * d_ff) on the
+    model's device. Queries are padded on the right: a causal LM's real tokens keep positions 0..n-1."""
     width = max(len(q.input_ids) for _, q in batch)
     pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
@@ -123,18 +94,16 @@ def _probe_batch(
         gold += q.gold_ids
     device = loaded.device
     rows_t, cols_t = torch.tensor(rows, device=device), torch.tensor(cols, device=device)
-    forward = partial(
-        _mask_log_probs, loaded.model.base_model, head, input_ids.to(device), attention_mask.to(device), rows_t, cols_t
-    )
+    inputs = (input_ids.to(device), attention_mask.to(device), rows_t, cols_t)
     means = None
     if projections is None:
-        log_probs = forward()
+        log_probs = _log_probs(loaded, head, *inputs)
     else:
         means = torch.empty((len(batch), len(projections), loaded.d_ff), device=device)
-        weights = torch.zeros((len(batch), len(rows)))  # weights[b, m] = 1/k when mask m is fact b's
+        weights = torch.zeros((len(batch), len(rows)))  # weights[b, m] = 1/k when position m is fact b's
         weights[rows, list(range(len(rows)))] = torch.tensor([1.0 / len(batch[b][1].mask_positions) for b in rows])
-        with _capturing(projections, means, width, rows_t, cols_t, weights.to(device)):
-            log_probs = forward()
+        with capturing(projections, means, width, rows_t, cols_t, weights.to(device)):
+            log_probs = _log_probs(loaded, head, *inputs)
         means = means.reshape(len(batch), -1)
     gold_t = torch.tensor(gold, device=device)
     pred = log_probs.argmax(dim=-1).tolist()
@@ -213,14 +182,18 @@ def probe(
     keeps = capture != "none"
     if activation_dtype not in ACTIVATION_DTYPES:
         raise ValueError(f"activation_dtype must be one of {tuple(ACTIVATION_DTYPES)}, not {activation_dtype!r}")
-    projections = ffn_output_projections(loaded) if keeps else None
+    try:
+        projections = ffn_output_projections(loaded) if keeps else None
+    except FFNNotFoundError as exc:
+        raise ModelLoadError(str(exc)) from None
+    build = build_query if loaded.family == "masked" else build_causal_query
     columns = _fact_columns(facts)
     probed_at = datetime.now(timezone.utc)
     queries, skipped = [], []
     for i in range(len(columns["uuid"])):
         try:
             template, sub, obj = columns["template"][i], columns["sub_label"][i], columns["obj_label"][i]
-            queries.append((i, build_query(loaded.tokenizer, template, sub, obj, loaded.max_length)))
+            queries.append((i, build(loaded.tokenizer, template, sub, obj, loaded.max_length)))
         except QueryError as exc:
             skipped.append((i, {"skip_reason": exc.reason}))
     if skipped:

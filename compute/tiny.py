@@ -1,4 +1,5 @@
-"""A small BERT masked LM trained offline on the sample's wiki text: the project's stand-in for mBERT."""
+"""Small LMs trained offline on the sample's wiki text: a BERT masked LM (the project's stand-in for
+mBERT) and a GPT-2 causal LM (the stand-in for a decoder such as mGPT), each cached in its folder."""
 
 import hashlib
 import json
@@ -10,10 +11,11 @@ import time
 from pathlib import Path
 
 import torch
-from tokenizers import Tokenizer, normalizers, pre_tokenizers, trainers
-from tokenizers.models import WordPiece
+from tokenizers import Tokenizer, decoders, normalizers, pre_tokenizers, processors, trainers
+from tokenizers.models import BPE, WordPiece
 from tqdm import tqdm
-from transformers import BertConfig, BertForMaskedLM, BertTokenizer
+from transformers import (BertConfig, BertForMaskedLM, BertTokenizer, GPT2Config, GPT2LMHeadModel,
+                          PreTrainedTokenizerFast)
 
 STAMP = "factroots_tiny.json"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -34,17 +36,43 @@ HPARAMS = {
     # the weights a function of sample, settings and seed, whatever the machine's speed.
     "steps_per_second": 30.0,
 }
+CAUSAL_HPARAMS = {
+    "vocab_size": 2000,
+    "n_embd": 128,
+    "n_layer": 4,
+    "n_head": 4,
+    "n_inner": 512,
+    "n_positions": 128,
+    "max_len": 64,
+    "batch_size": 32,
+    "lr": 2e-3,
+    "warmup": 0.05,
+    "steps_per_second": 30.0,  # as HPARAMS
+}
+EOS = "<|endoftext|>"
 
 
 def build_tiny_model(sample_dir: Path, out_dir: Path, seconds: float = 60.0, seed: int = 0,
                      progress: bool = True) -> Path:
-    """Train a tokenizer and a masked LM on `sample_dir` into `out_dir` and return `out_dir`.
+    """Train a WordPiece tokenizer and a BERT masked LM on `sample_dir` into `out_dir` and return `out_dir`.
 
     Returns at once when `out_dir` already holds the build of these inputs (sample files, settings,
     seed, code). `seconds` sets the number of training steps (HPARAMS["steps_per_second"] each)."""
+    return _build(sample_dir, out_dir, seconds, seed, progress, "masked")
+
+
+def build_tiny_causal_model(sample_dir: Path, out_dir: Path, seconds: float = 60.0, seed: int = 0,
+                            progress: bool = True) -> Path:
+    """Train a byte-level BPE tokenizer and a GPT-2 causal LM on `sample_dir` into `out_dir`, as
+    build_tiny_model does (CAUSAL_HPARAMS["steps_per_second"] steps per second)."""
+    return _build(sample_dir, out_dir, seconds, seed, progress, "causal")
+
+
+def _build(sample_dir: Path, out_dir: Path, seconds: float, seed: int, progress: bool, family: str) -> Path:
     sample_dir, out_dir = Path(sample_dir), Path(out_dir)
-    steps = max(1, round(seconds * HPARAMS["steps_per_second"]))
-    stamp = _stamp(sample_dir, steps, seed)
+    hparams = HPARAMS if family == "masked" else CAUSAL_HPARAMS
+    steps = max(1, round(seconds * hparams["steps_per_second"]))
+    stamp = _stamp(sample_dir, family, steps, seed)
     stamp_file = out_dir / STAMP
     if stamp_file.exists() and json.loads(stamp_file.read_text())["hash"] == stamp:
         return out_dir
@@ -55,12 +83,17 @@ def build_tiny_model(sample_dir: Path, out_dir: Path, seconds: float = 60.0, see
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
         start = time.monotonic()
-        tokenizer = _train_tokenizer(sentences + labels + templates)
-        model = _train_model(tokenizer, sentences, labels, steps, seed, progress)
+        if family == "masked":
+            tokenizer = _train_tokenizer(sentences + labels + templates)
+            model = _train_model(tokenizer, sentences, labels, steps, seed, progress)
+        else:
+            tokenizer = _train_bpe_tokenizer(sentences + labels + templates)
+            model = _train_causal_model(tokenizer, sentences, steps, seed, progress)
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         took = round(time.monotonic() - start, 1)
-        (tmp / STAMP).write_text(json.dumps({"hash": stamp, "steps": steps, "seed": seed, "train_seconds": took}))
+        (tmp / STAMP).write_text(json.dumps({"hash": stamp, "family": family, "steps": steps, "seed": seed,
+                                             "train_seconds": took}))
         _replace(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -71,9 +104,9 @@ def _sample_files(sample_dir: Path) -> list[Path]:
     return sorted(p for sub in ("mlama", "wiki") for p in (sample_dir / sub).rglob("*") if p.is_file())
 
 
-def _stamp(sample_dir: Path, steps: int, seed: int) -> str:
-    """Hash of everything the build depends on: sample files, settings, seed and this module's code."""
-    h = hashlib.sha256(json.dumps([HPARAMS, steps, seed]).encode())
+def _stamp(sample_dir: Path, family: str, steps: int, seed: int) -> str:
+    """Hash of everything the build depends on: sample files, family, settings, seed and this module's code."""
+    h = hashlib.sha256(json.dumps([family, HPARAMS, CAUSAL_HPARAMS, steps, seed]).encode())
     h.update(Path(__file__).read_bytes())
     for path in _sample_files(sample_dir):
         h.update(path.relative_to(sample_dir).as_posix().encode() + b"\0" + path.read_bytes())
@@ -166,19 +199,28 @@ def _train_model(tokenizer: BertTokenizer, sentences: list[str], labels: list[st
                                    "intermediate_size", "max_position_embeddings")})
     model = BertForMaskedLM(config)
     examples = _examples(tokenizer, sentences, labels)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=HPARAMS["lr"], weight_decay=0.01)
-    warmup = max(1, int(steps * HPARAMS["warmup"]))
+    order: list[int] = []
+
+    def next_batch() -> dict[str, torch.Tensor]:  # every example once per epoch, in a seeded order
+        if len(order) < HPARAMS["batch_size"]:
+            order.extend(rng.sample(range(len(examples)), len(examples)))
+        batch = [examples[i] for i in order[:HPARAMS["batch_size"]]]
+        del order[:HPARAMS["batch_size"]]
+        return _batch(batch, rng, tokenizer)
+
+    return _fit(model, next_batch, steps, HPARAMS, "training tiny model", progress)
+
+
+def _fit(model, next_batch, steps: int, hparams: dict, desc: str, progress: bool):
+    """`steps` AdamW steps on model(**next_batch()).loss, the learning rate warmed up then decayed linearly."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=hparams["lr"], weight_decay=0.01)
+    warmup = max(1, int(steps * hparams["warmup"]))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / max(1, steps - warmup))))
     model.train()
-    order: list[int] = []
-    bar = tqdm(range(steps), desc="training tiny model", disable=not progress)
+    bar = tqdm(range(steps), desc=desc, disable=not progress)
     for _ in bar:
-        if len(order) < HPARAMS["batch_size"]:
-            order += rng.sample(range(len(examples)), len(examples))
-        batch = [examples[i] for i in order[:HPARAMS["batch_size"]]]
-        del order[:HPARAMS["batch_size"]]
-        loss = model(**_batch(batch, rng, tokenizer)).loss
+        loss = model(**next_batch()).loss
         loss.backward()
         optimizer.step()
         schedule.step()
@@ -186,6 +228,44 @@ def _train_model(tokenizer: BertTokenizer, sentences: list[str], labels: list[st
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     model.eval()
     return model
+
+
+def _train_bpe_tokenizer(texts: list[str]) -> PreTrainedTokenizerFast:
+    """A GPT-2-style byte-level BPE learnt from `texts` (a word's leading space is part of its first
+    token); EOS ends a text and pads."""
+    tok = Tokenizer(BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(vocab_size=CAUSAL_HPARAMS["vocab_size"], special_tokens=[EOS],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=EOS, pad_token=EOS,
+                                   model_max_length=CAUSAL_HPARAMS["n_positions"])
+
+
+def _train_causal_model(tokenizer: PreTrainedTokenizerFast, sentences: list[str], steps: int, seed: int,
+                        progress: bool) -> GPT2LMHeadModel:
+    """Next-token training on the sentences, each ended by EOS, for a fixed number of steps, seeded."""
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    hp = CAUSAL_HPARAMS
+    config = GPT2Config(vocab_size=len(tokenizer), bos_token_id=tokenizer.eos_token_id,
+                        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+                        **{k: hp[k] for k in ("n_embd", "n_layer", "n_head", "n_inner", "n_positions")})
+    model = GPT2LMHeadModel(config)
+    examples = [ids[: hp["max_len"]] for ids in tokenizer([s + EOS for s in sentences]).input_ids]
+
+    def next_batch() -> dict[str, torch.Tensor]:  # sentences drawn at random, padded on the right
+        batch = rng.sample(examples, min(hp["batch_size"], len(examples)))
+        labels = torch.full((len(batch), max(map(len, batch))), -100)
+        for row, ids in enumerate(batch):
+            labels[row, :len(ids)] = torch.tensor(ids)
+        real = labels != -100
+        return {"input_ids": labels.where(real, tokenizer.pad_token_id), "attention_mask": real.long(), "labels": labels}
+
+    return _fit(model, next_batch, steps, hp, "training tiny causal model", progress)
 
 
 def _replace(tmp: Path, out_dir: Path) -> None:

@@ -8,8 +8,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertForMaskedLM
 
+from compute.ffn import ffn_output_projections
 from compute.models import ModelLoadError, wrap_model
-from compute.probe import activation_schema, ffn_output_projections, probe
+from compute.probe import activation_schema, probe
 from compute.queries import build_query
 from test_probe import SIZES, fact, tiny_bert, tiny_xlmr
 from tiny_tokenizers import wordpiece_tokenizer

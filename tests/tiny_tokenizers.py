@@ -1,7 +1,8 @@
-"""Small hand-written tokenizers for tests: a BERT WordPiece one and an XLM-R SentencePiece one."""
+"""Small tokenizers for tests: hand-written BERT WordPiece and XLM-R SentencePiece ones, and two
+BPE ones trained here for the causal LMs (byte-level GPT-2 style; SentencePiece style with a BOS)."""
 
-from tokenizers import pre_tokenizers
-from transformers import BertTokenizer, XLMRobertaTokenizer
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+from transformers import BertTokenizer, PreTrainedTokenizerFast, XLMRobertaTokenizer
 
 WORDPIECE_VOCAB = (
     "[PAD] [UNK] [CLS] [SEP] [MASK] . , ( ) Allan Pe ##ipe ##r was born in died Paris Rome Hilton "
@@ -34,3 +35,41 @@ def sentencepiece_tokenizer(metaspace_only: bool = False) -> XLMRobertaTokenizer
     if metaspace_only:
         tokenizer.backend_tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always")
     return tokenizer
+
+
+# Text the small BPE tokenizers below are trained on (offline, deterministic): every word the tests
+# use is frequent enough to become one token, except "Doncaster" and "Peiper", which stay in pieces.
+BPE_TRAINING_TEXT = [
+    "Allan was born in Paris .", "Allan died in Rome .", "The capital of France is Paris .",
+    "The capital of Italy is Rome .", "Rome is a city in Italy .", "New York City is a city .",
+    "Paris is a city in France .", "Allan was born in Parisville .", "Parisville is a city .",
+    "北京 上海 出生于 。", "Don cast er", "Pe ip er",
+] * 20
+
+
+def byte_level_bpe_tokenizer() -> PreTrainedTokenizerFast:
+    """A GPT-2-style byte-level BPE (a word's leading space belongs to its first token), no special
+    tokens added to a text; "<|endoftext|>" ends texts and pads."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.post_processor = processors.ByteLevel(trim_offsets=False)
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tokenizer.train_from_iterator(BPE_TRAINING_TEXT, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>",
+                                   pad_token="<|endoftext|>", model_max_length=512)
+
+
+def sentencepiece_bpe_tokenizer() -> PreTrainedTokenizerFast:
+    """A LLaMA-style SentencePiece BPE ("▁" marks a word's start; the first word gets one too) that
+    adds its BOS "<s>" in front of every text."""
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
+    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<unk>", "<s>", "</s>", "<pad>"])
+    tokenizer.train_from_iterator(BPE_TRAINING_TEXT, trainer)
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="<s> $A", special_tokens=[("<s>", tokenizer.token_to_id("<s>"))])
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>",
+                                   unk_token="<unk>", pad_token="<pad>", model_max_length=512)
