@@ -7,8 +7,8 @@ the `<doc ...>` text format, anything else plain text with one document per non-
 (doc_id `file:line`); `fmt` forces one. In the `<doc>` format the title line WikiExtractor writes
 after the tag is dropped, as `--json` output has none.
 
-What a corpus file must be, else the whole file is refused (one Problem of a FILE_REFUSALS kind,
-at the line where it shows; none of its documents count):
+What a corpus file must be, else it is refused whole by a Problem of a FILE_REFUSALS kind, at the
+line where it shows:
 - UTF-8 text: a UTF-16 or UTF-32 byte-order mark, or a NUL byte anywhere, refuses it as
   `refused_encoding`, naming the encoding it looks like (a UTF-8 byte-order mark is dropped);
 - text, not binary data: more than MAX_CONTROL_SHARE of its documents' characters C0 or C1
@@ -18,9 +18,9 @@ at the line where it shows; none of its documents count):
   object with id and text, `<doc>`s not closed, lines outside a `<doc>`, invalid UTF-8...) that are
   also more than MAX_BAD_SHARE of its records refuse it as `refused_structure`; fewer are
   quarantined one by one.
-A compressed stream that is damaged or cut short ends its file with an `unreadable_file` Problem
-(DAMAGED) saying how many documents were read before the damage. Either comes after the file's
-other items, as its last one: a consumer that keeps documents drops a refused file's.
+A compressed stream that is damaged or cut short gives an `unreadable_file` Problem (DAMAGED)
+saying how many documents were read before the damage. Either is its file's last item, after the
+documents read before it was found: a consumer that keeps documents drops a refused file's.
 """
 from __future__ import annotations
 
@@ -129,6 +129,7 @@ def _detect(lines: Iterator[tuple[int, bytes]]) -> tuple[str, Iterator[tuple[int
 
 
 def _is_json_array(line: bytes) -> bool:
+    """Whether a line is a whole JSON array (lines of arrays claim JSON lines, as badly as can be)."""
     if not line.startswith(b"["):
         return False
     try:
