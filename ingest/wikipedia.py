@@ -12,6 +12,11 @@ cutting in a pool of worker processes, with at most two batches per worker in fl
 hashes every input file (relative path and bytes as stored) and the format option; loading the
 same input with the same dump date, tokenizer and max_tokens again changes nothing, anything else
 replaces the (corpus, lang). segment_id = load_batch * 10^10 + position of the segment in the load.
+
+A file refused by ingest/documents.py's rules (not UTF-8 text, binary, not the structure it claims)
+or a damaged compressed stream stops the load at once: IngestError naming the file and line, nothing
+written. With keep_partial the load goes on without the refused files' documents, keeps what a
+damaged stream gave before the damage, and the report says what was lost.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from tqdm import tqdm
 
 from compute.pool import chunks
 from compute.segments import segment_in_workers, tokenizer_identity
-from ingest.documents import FORMATS, Document, input_files, iter_documents
+from ingest.documents import DAMAGED, FILE_REFUSALS, FORMATS, Document, input_files, iter_documents
 from ingest.problems import IngestError, Problem
 from raw import db
 from raw.languages import MLAMA_LANGUAGES
@@ -50,25 +55,39 @@ class WikipediaReport:
     n_bytes: int = 0
     problem_counts: Counter = field(default_factory=Counter)
     first_problems: dict[str, Problem] = field(default_factory=dict)
-
-    def add_problem(self, problem: Problem) -> None:
-        self.problem_counts[problem.problem] += 1
-        self.first_problems.setdefault(problem.problem, problem)
+    lost_files: list[Problem] = field(default_factory=list)   # refused or damaged, kept with keep_partial
+    input_bytes: int = 0
+    refused_bytes: int = 0
 
     def summary_lines(self) -> list[str]:
         what = f"{self.corpus} {self.lang}" + (f" (dump {self.dump_date})" if self.dump_date else "")
         if not self.loaded:
             return [f"{what}: unchanged"]
         return [f"{what}: {self.n_documents:,} documents, {self.n_segments:,} segments, "
-                f"{self.n_tokens:,} tokens, {self.n_bytes / 1e6:,.1f} MB loaded", *self.problem_lines()]
+                f"{self.n_tokens:,} tokens, {self.n_bytes / 1e6:,.1f} MB loaded", *self.lost_lines(),
+                *self.problem_lines()]
 
     def problem_lines(self) -> list[str]:
+        return [f"quarantined {count:,} x {kind} (first: {_where(self.first_problems[kind])})"
+                for kind, count in self.problem_counts.most_common()]
+
+    def lost_lines(self) -> list[str]:
+        """What keep_partial left out: refused files whole, damaged files after the damage."""
+        refused = [problem for problem in self.lost_files if problem.problem in FILE_REFUSALS]
+        damaged = [problem for problem in self.lost_files if problem.problem == DAMAGED]
         lines = []
-        for kind, count in self.problem_counts.most_common():
-            first = self.first_problems[kind]
-            where = first.source_file + (f":{first.line_no}" if first.line_no else "")
-            lines.append(f"quarantined {count:,} x {kind} (first: {where}: {first.detail})")
+        if refused:
+            lines.append(f"lost {len(refused):,} refused file(s), {self.refused_bytes:,} of the input's "
+                         f"{self.input_bytes:,} bytes ({self.refused_bytes / self.input_bytes:.0%}), not loaded "
+                         f"(first: {_where(refused[0])})")
+        if damaged:
+            lines.append(f"lost the rest of {len(damaged):,} damaged compressed file(s) after the documents read "
+                         f"before the damage (first: {_where(damaged[0])})")
         return lines
+
+
+def _where(problem: Problem) -> str:
+    return f"{problem.source_file}{f':{problem.line_no}' if problem.line_no else ''}: {problem.detail}"
 
 
 def _text_size(item: Document | Problem) -> int:
@@ -122,24 +141,37 @@ SELECT * FROM (
     FROM wiki_new_documents WINDOW same_id AS (PARTITION BY doc_id ORDER BY doc_no)
 ) WHERE occurrence > 1"""
 _KEPT = "doc_no NOT IN (SELECT doc_no FROM wiki_new_duplicates)"
+_DROP_FILE = ("DELETE FROM wiki_new_segments WHERE doc_no IN (SELECT doc_no FROM wiki_new_documents WHERE source_file = ?)",
+              "DELETE FROM wiki_new_documents WHERE source_file = ?",
+              "DELETE FROM wiki_new_problems WHERE source_file = ?")
 
 
 class _Stager:
-    """Buffers the rows of one load and appends them to TEMP tables, each flush its own transaction."""
+    """Buffers the rows of one load and appends them to TEMP tables, each flush its own transaction.
 
-    def __init__(self, con, report: WikipediaReport):
-        self.con, self.report = con, report
+    A file's problems reach the report when the file ends: a refused file's are dropped with its rows."""
+
+    def __init__(self, con, report: WikipediaReport, source: Path, sizes: dict[str, int], keep_partial: bool):
+        self.con, self.report, self.source, self.sizes, self.keep_partial = con, report, source, sizes, keep_partial
         for table, columns in _STAGED.items():
             con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
         self.n_docs = self.n_segments = 0
         self.docs, self.segments, self.problems = [], [], []
         self.buffered_chars = 0
+        self.file, self.file_counts, self.file_first = None, Counter(), {}   # the problems of the current file
 
     def add(self, chunk: list[Document | Problem], results) -> None:
         results = iter(results)
         for item in chunk:
+            if item.source_file != self.file:
+                self.end_file()
+                self.file = item.source_file
             if isinstance(item, Problem):
-                self.report.add_problem(item)
+                if item.problem in FILE_REFUSALS or item.problem == DAMAGED:
+                    self.lose(item)
+                else:
+                    self.file_counts[item.problem] += 1
+                    self.file_first.setdefault(item.problem, item)
                 self.problems.append((item.source_file, item.line_no, item.problem, item.detail))
                 continue
             n_bytes, spans = next(results)
@@ -153,6 +185,33 @@ class _Stager:
             self.n_docs += 1
         if self.buffered_chars >= _FLUSH_CHARS or len(self.docs) >= 200_000:
             self.flush()
+
+    def end_file(self) -> None:
+        """Count the problems of the file read so far in the report."""
+        self.report.problem_counts.update(self.file_counts)
+        for kind, first in self.file_first.items():
+            self.report.first_problems.setdefault(kind, first)
+        self.file_counts, self.file_first = Counter(), {}
+
+    def lose(self, problem: Problem) -> None:
+        """A refused or damaged file: stop the load, or (keep_partial) drop a refused file's rows."""
+        if not self.keep_partial:
+            path = self.source / problem.source_file if self.source.is_dir() else self.source
+            what = "compressed stream damaged" if problem.problem == DAMAGED else "file refused"
+            raise IngestError(f"{path}{f':{problem.line_no}' if problem.line_no else ''}: {what}: {problem.detail}. "
+                              f"Nothing loaded, {self.report.corpus} {self.report.lang} is as it was "
+                              f"(--keep-partial loads what can be read)")
+        if problem.problem in FILE_REFUSALS:
+            self.flush()
+            for sql in _DROP_FILE:
+                self.con.execute(sql, [problem.source_file])
+            self.file_counts, self.file_first = Counter(), {}
+            self.report.refused_bytes += self.sizes[problem.source_file]
+        self.report.lost_files.append(problem)
+
+    def finish(self) -> None:
+        self.end_file()
+        self.flush()
 
     def flush(self) -> None:
         for table, rows in (("wiki_new_documents", self.docs), ("wiki_new_segments", self.segments),
@@ -185,11 +244,11 @@ def _swap_in(con, corpus: str, lang: str, source: Path, sha: str, tokenizer_id: 
         f"SELECT count(*), coalesce(sum(n_segments), 0), coalesce(sum(n_tokens), 0), coalesce(sum(n_bytes), 0) "
         f"FROM wiki_new_documents WHERE {_KEPT}").fetchone()
     if not report.n_documents:
-        problems = "; ".join(report.problem_lines()) or "no documents"
+        problems = "; ".join(report.lost_lines() + report.problem_lines()) or "no documents"
         raise IngestError(f"{source}: no usable documents read; {problems}")
     with db.transaction(con):
         batch = db.new_batch(con, "wikipedia", str(source), lang, sha, report.n_documents + report.n_segments,
-                             sum(report.problem_counts.values()))
+                             sum(report.problem_counts.values()) + len(report.lost_files))
         con.execute("DELETE FROM raw.quarantine WHERE kind = 'wikipedia' AND load_batch IN "
                     "(SELECT load_batch FROM raw.wiki_corpora WHERE corpus = ? AND lang = ?)", [corpus, lang])
         for table in ("wiki_corpora", "wiki_documents", "wiki_segments"):
@@ -210,12 +269,13 @@ def _swap_in(con, corpus: str, lang: str, source: Path, sha: str, tokenizer_id: 
 
 def ingest_wikipedia(database: str | Path, source: str | Path, lang: str, tokenizer, corpus: str = "wikipedia",
                      dump_date: str | date | None = None, max_tokens: int = 512, workers: int | None = None,
-                     progress: bool = True, fmt: str = "auto") -> WikipediaReport:
+                     progress: bool = True, fmt: str = "auto", keep_partial: bool = False) -> WikipediaReport:
     """Load one language of a WikiExtractor corpus into the build database, cut into segments.
 
     `workers` processes (default: all cores) are spawned, not forked: a script calling this needs the
     `if __name__ == "__main__":` guard; workers=1 works in this process. Raises IngestError when the
-    source is missing, the language unknown, or nothing usable was read (then nothing is written)."""
+    source is missing, the language unknown, nothing usable was read, or (unless `keep_partial`) a
+    file was refused or damaged; then nothing is written."""
     source = Path(source)
     if lang not in MLAMA_LANGUAGES:
         raise IngestError(f"unknown language code {lang!r} (mLAMA has {len(MLAMA_LANGUAGES)})")
@@ -241,13 +301,14 @@ def ingest_wikipedia(database: str | Path, source: str | Path, lang: str, tokeni
         if last == (sha, report.dump_date, tokenizer_id, max_tokens):
             return report
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY_LIMIT}'")
-        stager = _Stager(con, report)
-        total = sum(path.stat().st_size for path, _ in files)
+        sizes = {name: path.stat().st_size for path, name in files}
+        report.input_bytes = total = sum(sizes.values())
+        stager = _Stager(con, report, source, sizes, keep_partial)
         with tqdm(total=total, desc=f"{corpus} {lang}", unit="B", unit_scale=True, disable=not progress) as bar:
             items = iter_documents(source, fmt, on_read=bar.update)
             for chunk, results in _segmented(items, tokenizer_json, max_tokens, workers):
                 stager.add(chunk, results)
-        stager.flush()
+        stager.finish()
         stager.drop_duplicates()
         _swap_in(con, corpus, lang, source, sha, tokenizer_id, max_tokens, report)
         return report

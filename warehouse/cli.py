@@ -134,12 +134,17 @@ def probe(model, **options):
 @click.option("--corpus", help="corpus name (default: wikipedia)")
 @click.option("--dump-date", help="date of the dump, YYYY-MM-DD")
 @click.option("--max-tokens", type=int, help="longest segment in tokens (default: 512)")
+@click.option("--keep-partial", is_flag=True,
+              help="load what can be read when a file is refused or a compressed file is damaged "
+                   "(default: load nothing)")
 @shared_options
 def ingest_wikipedia(source, lang, tokenizer, **options):
     """Load one language of a Wikipedia corpus.
 
     SOURCE is WikiExtractor output: a file (plain, .bz2, .gz) or a tree such as AA/wiki_00. Each
-    document is cut into segments of at most --max-tokens tokens of the tokenizer."""
+    document is cut into segments of at most --max-tokens tokens of the tokenizer. A file that is not
+    UTF-8 text or not the format it claims, or a damaged compressed file, stops the load (the corpus
+    loaded before stays) unless --keep-partial."""
     from transformers import AutoTokenizer
     from ingest.wikipedia import ingest_wikipedia as ingest
     settings, progress = _start()
