@@ -10,6 +10,7 @@ from test_sql_models import MODEL, PREDICTIONS, release_for, write_predictions
 from warehouse.build import build
 from warehouse.checks import run_expectations
 from warehouse.cli import main
+from warehouse.settings import load_settings
 
 
 def test_data_docs_list_every_suite_and_show_a_failure(settings, tmp_path, capsys):
@@ -46,3 +47,20 @@ def test_data_docs_list_every_suite_and_show_a_failure(settings, tmp_path, capsy
     assert main(["--data-dir", str(settings.build_database.parent), "report", "--out", str(out)]) == 0
     assert f"data docs written: {out / 'data_docs' / 'index.html'}" in capsys.readouterr().out
     assert "raw_predictions" in (out / "data_docs" / "index.html").read_text()
+
+
+def test_report_in_a_data_directory_whose_path_holds_a_dollar(tmp_path, capsys):
+    """GX reads `$b` in a store path as a variable: a data directory under `a$b` must not crash the docs."""
+    settings = load_settings(tmp_path / "a$b" / "data")
+    ingest_mlama(settings.build_database, release_for(tmp_path, ["en"]), progress=False)
+    write_predictions(settings, "en")
+    build(settings, progress=False)
+
+    assert main(["--data-dir", str(settings.build_database.parent), "report"]) == 0
+    docs = settings.published_database.parent / "report" / "data_docs"
+    assert f"data docs written: {docs / 'index.html'}" in capsys.readouterr().out
+    index = (docs / "index.html").read_text()
+    for suite in ("raw_mlama_facts", "raw_predictions", "marts_p_at_1"):
+        [page] = (docs / "validations" / suite).rglob("*.html")
+        assert page.relative_to(docs).as_posix() in index
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a$b", "release"]  # nothing written elsewhere

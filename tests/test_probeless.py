@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -10,7 +11,8 @@ import pytest
 from conftest import fact, rows, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
-from warehouse.build import build
+from warehouse.build import build, check
+from warehouse.transform import context
 
 MODEL = "neuron-model@000000000000"
 N_LAYERS, D_FF, K = 2, 64, 50
@@ -133,3 +135,59 @@ def test_adding_a_language_computes_only_its_scores_and_pairs(tmp_path, settings
         new = set(after[table]) - set(before[table])
         assert new and all("es" in key for key in new), table
         assert {key: after[table][key] for key in before[table]} == before[table], f"{table} recomputed"
+
+
+def test_facts_that_leave_the_population_leave_every_neuron_table(tmp_path, settings):
+    """A changed object label makes a correct fact not probed: its rows go, and so does every
+    partition left with fewer than two facts (fr: 2 -> 1), not only the partitions recomputed (es: 3 -> 2)."""
+    activations = load_languages(settings, tmp_path / "a", ["en", "fr", "es"])
+    build(settings, progress=False)
+    changed = {lang: {"templates": {"P1": "[X] is [Y] ."},
+                      "facts": {"P1": [fact(f"u{i}", f"su{i}", "changed" if i == 0 else f"ou{i}")
+                                       for i in range(sum(POPULATIONS[lang]))]}}
+               for lang in ("fr", "es")}
+    ingest_mlama(settings.build_database, write_release(tmp_path / "b", changed), progress=False)
+    build(settings, progress=False)
+
+    assert published(settings, "SELECT lang, probe_status FROM predictions WHERE uuid = 'u0' ORDER BY lang") == [
+        ("en", "probed"), ("es", "not_probed"), ("fr", "not_probed")]
+    facts = {(lang, uuid) for lang, uuid in published(settings, "SELECT DISTINCT lang, uuid FROM active_neurons")}
+    assert facts == {("en", f"u{i}") for i in range(7)} | {("es", "u1"), ("es", "u2")}
+    expected = textbook_top(activations["es"][1:3].astype(np.float64))  # es population now: u1, u2
+    for i, uuid in enumerate(["u1", "u2"]):
+        got = published(settings, "SELECT neuron_id FROM active_neurons WHERE lang = 'es' AND uuid = ? "
+                                  "ORDER BY neuron_rank", [uuid])
+        assert [n for (n,) in got] == expected[i]
+    assert published(settings, "SELECT DISTINCT lang FROM active_neuron_layers ORDER BY lang") == [("en",), ("es",)]
+    pairs = published(settings, "SELECT lang_a, lang_b, uuid FROM neuron_overlap ORDER BY ALL")
+    assert pairs == [("en", "es", "u1"), ("en", "es", "u2"), ("es", "en", "u1"), ("es", "en", "u2")]
+    assert published(settings, "SELECT lang_a, lang_b, n_shared_facts FROM neuron_similarity ORDER BY ALL") == [
+        ("en", "es", 2), ("es", "en", 2)]
+    lines, failed = check(settings)
+    assert failed == 0, [line for line in lines if line.startswith("FAIL")]
+
+
+def test_audits_catch_neuron_rows_of_facts_outside_the_population(tmp_path, settings):
+    """Rows left from an older population, written behind SQLMesh's back, fail `check`."""
+    load_languages(settings, tmp_path / "a", ["en", "fr", "de"])
+    build(settings, progress=False)
+    ctx = context(settings, progress=False)
+    try:
+        tables = {name: ctx.get_snapshot(f"intermediate.{name}").table_name()
+                  for name in ("int_active_neurons", "int_neuron_overlap", "int_active_neuron_layers")}
+    finally:
+        ctx.close()
+    con = duckdb.connect(str(settings.build_database))
+    try:  # en u7 is wrong, de has one correct fact: neither has active neurons
+        con.execute(f"INSERT INTO {tables['int_active_neurons']} SELECT * REPLACE ('u7' AS uuid) "
+                    f"FROM {tables['int_active_neurons']} WHERE lang = 'en' AND uuid = 'u0'")
+        con.execute(f"INSERT INTO {tables['int_neuron_overlap']} SELECT * REPLACE ('u2' AS uuid) "
+                    f"FROM {tables['int_neuron_overlap']} WHERE lang_a = 'en' AND uuid = 'u0'")
+        con.execute(f"INSERT INTO {tables['int_active_neuron_layers']} SELECT * REPLACE ('de' AS lang) "
+                    f"FROM {tables['int_active_neuron_layers']} WHERE lang = 'en'")
+    finally:
+        con.close()
+    lines, failed = check(settings)
+    assert sorted(line for line in lines if line.startswith("FAIL")) == [
+        f"FAIL sqlmesh: audits of intermediate.{name}" for name in sorted(tables)]
+    assert failed == 3

@@ -11,6 +11,8 @@ On request the validations are also published as GX Data Docs, a static HTML sit
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,8 +97,8 @@ class CheckResult:
         return f"{mark} {self.suite}: {self.check}" + (f" ({self.detail})" if self.detail else "")
 
 
-def _context(docs_dir: Path | None):
-    """An ephemeral GX context, quiet; with a local Data Docs site rooted at docs_dir when given."""
+def _context(site_dir: Path | None):
+    """An ephemeral GX context, quiet; with a local Data Docs site rooted at site_dir when given."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -104,10 +106,10 @@ def _context(docs_dir: Path | None):
         logging.getLogger(name).setLevel(logging.ERROR)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    if docs_dir is not None:
+    if site_dir is not None:
         context.add_data_docs_site(DOCS_SITE, {
             "class_name": "SiteBuilder", "show_how_to_buttons": False,
-            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(site_dir)},
             "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"}})
     return context
 
@@ -117,9 +119,21 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
     """Validate the suites of the given layers against the build database.
 
     With docs_dir, the validations are also stored and published as GX Data Docs (docs_dir/index.html)."""
+    if docs_dir is None:
+        return _validate(database, layers, None)
+    # GX reads `$NAME` in a store path as a variable to substitute: build the site in a scratch
+    # folder whose path holds no `$`, then copy it where it belongs.
+    with tempfile.TemporaryDirectory(prefix="factroots-data-docs-") as site_dir:
+        results = _validate(database, layers, Path(site_dir))
+        shutil.copytree(site_dir, docs_dir, dirs_exist_ok=True)
+    return results
+
+
+def _validate(database: str | Path, layers: tuple[str, ...], site_dir: Path | None) -> list[CheckResult]:
+    """run_expectations, with the Data Docs site (when wanted) built in site_dir."""
     import great_expectations as gx
 
-    context = _context(docs_dir)
+    context = _context(site_dir)
     source = context.data_sources.add_pandas("factroots")
     results = []
     con = duckdb.connect(str(database), read_only=True)
@@ -135,7 +149,7 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
             batch_definition = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("all")
             suite = gx.ExpectationSuite(name=name, expectations=expectations)
             parameters = {"dataframe": frame}
-            if docs_dir is None:
+            if site_dir is None:
                 outcome = batch_definition.get_batch(batch_parameters=parameters).validate(suite)
             else:  # a ValidationDefinition stores its result, which the docs are built from
                 validation = context.validation_definitions.add(
@@ -151,7 +165,6 @@ def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "ma
                 results.append(CheckResult(name, f"{config.type} {column}", result.success, detail))
     finally:
         con.close()
-    if docs_dir is not None:
-        Path(docs_dir).mkdir(parents=True, exist_ok=True)
+    if site_dir is not None:
         context.build_data_docs(site_names=[DOCS_SITE])
     return results

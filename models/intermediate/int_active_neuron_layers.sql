@@ -3,16 +3,17 @@ MODEL (
   kind INCREMENTAL_BY_PARTITION,
   partitioned_by (model_id, lang),
   grain (model_id, lang, layer, layer_bin),
-  description 'Computes marts.active_neuron_layers from intermediate.int_active_neurons, only for (model, lang) partitions whose input batch changed.',
+  description 'Computes marts.active_neuron_layers from intermediate.int_active_neurons, only for (model, lang) partitions whose input batch changed; a partition without active neurons any more is removed.',
   audits (
     not_null(columns := (model_id, lang, layer, layer_bin, n_active, share_of_active)),
     unique_combination_of_columns(columns := (model_id, lang, layer, layer_bin)),
-    accepted_range(column := share_of_active, min_v := 0, max_v := 1)
+    accepted_range(column := share_of_active, min_v := 0, max_v := 1),
+    current_partitions(inputs := intermediate.int_active_neurons)
   )
 );
 
 WITH changed_partitions AS (
-  @changed_partitions((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_active_neurons), @this_model)
+  @changed_partitions(intermediate.int_active_neurons, @this_model)
 ), models AS (
   SELECT * FROM staging.stg_models
 ), grid AS (
@@ -51,4 +52,7 @@ LEFT JOIN counts
   ON counts.model_id = cells.model_id
   AND counts.lang = cells.lang
   AND counts.layer = cells.layer
-  AND counts.layer_bin = cells.layer_bin
+  AND counts.layer_bin = cells.layer_bin;
+
+/* Partitions whose active neurons are gone are not recomputed above: remove them. */
+@IF(@runtime_stage = 'evaluating', @delete_stale_partitions(intermediate.int_active_neurons, @this_model));

@@ -3,25 +3,30 @@ MODEL (
   kind INCREMENTAL_BY_PARTITION,
   partitioned_by (model_id, lang),
   grain (model_id, lang, uuid, neuron_rank),
-  description 'Computes marts.active_neurons (PROBELESS) from intermediate.int_probeless_population, only for (model, lang) partitions whose input batch changed.',
+  description 'Computes marts.active_neurons (PROBELESS) from intermediate.int_probeless_population, only for (model, lang) partitions whose input batch changed; a partition whose population fell below two facts is removed.',
   audits (
     not_null(columns := (model_id, lang, uuid, neuron_rank, neuron_id, layer, neuron_index, score)),
     unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_rank)),
     unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_id)),
     accepted_range(column := neuron_rank, min_v := 1, max_v := @VAR('k_neurons')),
     accepted_range(column := layer, min_v := 0),
-    accepted_range(column := score, min_v := 0)
+    accepted_range(column := score, min_v := 0),
+    probeless_population_member,
+    current_partitions(inputs := intermediate.int_probeless_population)
   )
 );
 
 WITH population AS (
   SELECT * FROM intermediate.int_probeless_population
-), partitions AS (
-  SELECT model_id, lang, max(input_batch) AS input_batch, count(DISTINCT uuid) AS n_population
+), population_sizes AS (
+  SELECT model_id, lang, count(DISTINCT uuid) AS n_population
   FROM population
   GROUP BY model_id, lang
 ), changed_partitions AS (
-  SELECT * FROM (@changed_partitions(partitions, @this_model)) WHERE n_population >= 2
+  SELECT changed.*, population_sizes.n_population
+  FROM (@changed_partitions(intermediate.int_probeless_population, @this_model)) AS changed
+  JOIN population_sizes USING (model_id, lang)
+  WHERE population_sizes.n_population >= 2
 ), members AS (
   /* small integer keys: sorting on them is much faster than on (model_id, lang, uuid) strings */
   SELECT
@@ -96,4 +101,7 @@ SELECT
   now()::TIMESTAMPTZ AS computed_at -- when this partition was last computed
 FROM ranked
 JOIN models
-  ON models.model_id = ranked.model_id
+  ON models.model_id = ranked.model_id;
+
+/* Partitions whose population changed to fewer than two facts, or to none, are not recomputed above: remove them. */
+@IF(@runtime_stage = 'evaluating', @delete_stale_partitions(intermediate.int_probeless_population, @this_model));

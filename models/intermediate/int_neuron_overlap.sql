@@ -3,16 +3,17 @@ MODEL (
   kind INCREMENTAL_BY_PARTITION,
   partitioned_by (model_id, lang_a, lang_b),
   grain (model_id, lang_a, lang_b, uuid),
-  description 'Computes marts.neuron_overlap from intermediate.int_active_neurons, only for the language pairs that involve a changed (model, lang).',
+  description 'Computes marts.neuron_overlap from intermediate.int_active_neurons, only for the language pairs that involve a changed (model, lang); pairs involving a language without active neurons any more are removed.',
   audits (
     not_null(columns := (model_id, lang_a, lang_b, uuid, n_shared_neurons, jaccard)),
     unique_combination_of_columns(columns := (model_id, lang_a, lang_b, uuid)),
-    accepted_range(column := jaccard, min_v := 0, max_v := 1)
+    accepted_range(column := jaccard, min_v := 0, max_v := 1),
+    neuron_overlap_of_correct_facts
   )
 );
 
 WITH changed_pairs AS (
-  @changed_pairs((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_active_neurons), @this_model)
+  @changed_pairs(intermediate.int_active_neurons, @this_model)
 ), neuron_sets AS (
   SELECT active_neurons.model_id, active_neurons.lang, active_neurons.uuid, list(active_neurons.neuron_id) AS neurons
   FROM intermediate.int_active_neurons AS active_neurons
@@ -46,4 +47,7 @@ SELECT
   input_batch_a::BIGINT AS input_batch_a, -- newest load batch behind lang_a
   input_batch_b::BIGINT AS input_batch_b, -- newest load batch behind lang_b
   now()::TIMESTAMPTZ AS computed_at -- when this pair was last computed
-FROM overlaps
+FROM overlaps;
+
+/* Pairs involving a language whose active neurons are gone are not recomputed above: remove them. */
+@IF(@runtime_stage = 'evaluating', @delete_stale_pairs(intermediate.int_active_neurons, @this_model));
