@@ -26,9 +26,7 @@ FACT_COLUMNS = ("lang", "relation", "uuid", "template", "sub_label", "obj_label"
 # One row per fact, as the shards and raw.predictions hold it
 PREDICTION_SCHEMA = tables.PREDICTIONS.produced_schema()
 
-# Whose FFN activations a probe keeps: the correct facts (PROBELESS's population), all probed facts, none
-CAPTURE_MODES = ("correct", "all", "none")
-ACTIVATION_DTYPES = {"float16": (torch.float16, pa.float16()), "float32": (torch.float32, pa.float32())}
+ACTIVATION_DTYPES = {name: (getattr(torch, name), tables.ACTIVATION_TYPES[name]) for name in tables.ACTIVATION_TYPES}
 
 
 def activation_schema(n_neurons: int, dtype: str = "float16") -> pa.Schema:
@@ -177,8 +175,8 @@ def probe(
     facts, from the same forward pass, in `activation_dtype`; None when the batch has none."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, not {batch_size}")
-    if capture not in CAPTURE_MODES:
-        raise ValueError(f"capture must be one of {', '.join(CAPTURE_MODES)}, not {capture!r}")
+    if capture not in tables.CAPTURE_MODES:
+        raise ValueError(f"capture must be one of {', '.join(tables.CAPTURE_MODES)}, not {capture!r}")
     keeps = capture != "none"
     if activation_dtype not in ACTIVATION_DTYPES:
         raise ValueError(f"activation_dtype must be one of {tuple(ACTIVATION_DTYPES)}, not {activation_dtype!r}")

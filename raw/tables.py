@@ -231,6 +231,12 @@ READ_BY_MODELS = (MLAMA_FACTS, MLAMA_TEMPLATES, MODELS, PREDICTIONS, QUARANTINE,
 
 
 
+# Whose FFN activations a probe keeps: the correct facts (PROBELESS's population), all probed facts, none
+CAPTURE_MODES = ("correct", "all", "none")
+# The value types an activations shard may hold (the warehouse reads them as FLOAT)
+ACTIVATION_TYPES = {"float16": pa.float16(), "float32": pa.float32()}
+
+
 def activation_shard_schema(n_neurons: int | None = None, value_type: pa.DataType = pa.float32()) -> pa.Schema:
     """An activations shard: raw.activations without `layer`, one row per fact with every layer's
     values concatenated (activations[layer * d_ff + index]); the loader splits it per layer."""

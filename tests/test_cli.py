@@ -95,5 +95,11 @@ def test_quiet_silences_every_bar_and_sqlmesh_speaks_only_when_verbose(tmp_path,
     assert main(["--data-dir", data, "build"]) == 0
     out, err = capsys.readouterr()
     assert "published warehouse" in out and "marts.p_at_1" not in out + err
+    # a new load batch gives SQLMesh something to run (a build with nothing new runs no model)
+    more = write_release(tmp_path / "more", {"fr": {"templates": {"P36": "[X] est [Y] ."},
+                                                    "facts": {"P36": [fact("u1", "sujet", "objet")]}}})
+    assert main(["--data-dir", data, "--quiet", "ingest-mlama", str(more)]) == 0
+    capsys.readouterr()
     assert main(["--data-dir", data, "--verbose", "build"]) == 0
-    assert "marts.p_at_1" in capsys.readouterr().out  # SQLMesh's line per model run
+    out = capsys.readouterr().out
+    assert "int_p_at_1" in out, out  # SQLMesh's line per model run

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from raw import tables
+
 DEFAULT_MODEL = "bert-base-multilingual-cased"
 
 
@@ -111,9 +113,9 @@ def ingest_mlama(source, **options):
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="facts per forward pass (default: 32)")
 @click.option("--limit", type=int, help="at most this many facts per language, the same facts in every language")
-@click.option("--activations", type=click.Choice(["correct", "all", "none"]),
+@click.option("--activations", type=click.Choice(tables.CAPTURE_MODES),
               help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
-@click.option("--activation-dtype", type=click.Choice(["float16", "float32"]),
+@click.option("--activation-dtype", type=click.Choice(list(tables.ACTIVATION_TYPES)),
               help="precision of the activation shards (default: float16)")
 @shared_options
 def probe(model, **options):

@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from compute.models import load_model, model_row
-from compute.probe import CAPTURE_MODES
 from compute.probe import probe as probe_facts
 from ingest import shards
 from raw import db
+from raw.tables import CAPTURE_MODES
 
 # Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
 # the same in every language) that have no prediction built from the same inputs, or whose
