@@ -74,7 +74,8 @@ def bare_batches(loaded, facts: list[dict], batch_size: int) -> list[dict[str, t
     texts = []
     for f in facts:
         try:
-            query = build_causal_query(loaded.tokenizer, f["template"], f["sub_label"], f["obj_label"], loaded.max_length)
+            query = build_causal_query(loaded.tokenizer, f["template"], f["sub_label"], f["obj_label"],
+                                       loaded.max_length)
         except QueryError:
             continue
         texts.append(query.input_ids + query.gold_ids[-1:])

@@ -263,7 +263,8 @@ def _train_causal_model(tokenizer: PreTrainedTokenizerFast, sentences: list[str]
         for row, ids in enumerate(batch):
             labels[row, :len(ids)] = torch.tensor(ids)
         real = labels != -100
-        return {"input_ids": labels.where(real, tokenizer.pad_token_id), "attention_mask": real.long(), "labels": labels}
+        input_ids = labels.where(real, tokenizer.pad_token_id)
+        return {"input_ids": input_ids, "attention_mask": real.long(), "labels": labels}
 
     return _fit(model, next_batch, steps, hp, "training tiny causal model", progress)
 

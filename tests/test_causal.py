@@ -124,7 +124,7 @@ def generated_facts(model, tokenizer) -> list[dict]:
 def generate(model, tokenizer, prompt_ids: list[int], k: int) -> list[int]:
     """Greedy decoding of k new tokens (fewer if it writes the end of text)."""
     with torch.no_grad():
-        out = model.generate(torch.tensor([prompt_ids]), attention_mask=torch.ones(1, len(prompt_ids), dtype=torch.long),
+        out = model.generate(torch.tensor([prompt_ids]), attention_mask=torch.ones_like(torch.tensor([prompt_ids])),
                              max_new_tokens=k, do_sample=False, pad_token_id=tokenizer.pad_token_id)
     return out[0, len(prompt_ids):].tolist()
 
@@ -191,7 +191,8 @@ def test_probe_equals_full_logits_and_greedy_generation(family):
 
 
 def test_the_soft_capping_and_the_logit_scale_are_applied():
-    """Gemma 2 caps its logits and Cohere scales them after the head: gold_log_prob is the full model's, not the head's."""
+    """Gemma 2 caps its logits and Cohere scales them after the head: gold_log_prob is the full model's,
+    not the head's alone."""
     for family in ("gemma2", "cohere"):
         model, tokenizer = tiny(family)
         f, prompt, obj = CASES[FAMILIES[family][0]][0]
@@ -232,7 +233,8 @@ def test_captured_activations_equal_the_down_projection_input(family):
     captured = dict(zip(activations["uuid"].to_pylist(), values.reshape(activations.num_rows, 2 * d_ff)))
     assert sorted(captured) == sorted(f["uuid"] for f, _, _ in CASES[style])
     for f, prompt, obj in CASES[style]:
-        prompt_ids, gold_ids = tokenizer.convert_tokens_to_ids(prompt.split()), tokenizer.convert_tokens_to_ids(obj.split())
+        prompt_ids = tokenizer.convert_tokens_to_ids(prompt.split())
+        gold_ids = tokenizer.convert_tokens_to_ids(obj.split())
         expected = reference_activations(model, name, 2, prompt_ids + gold_ids[:-1], len(gold_ids))
         np.testing.assert_allclose(captured[f["uuid"]], expected, atol=1e-5)
 

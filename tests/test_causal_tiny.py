@@ -24,13 +24,17 @@ def built(tmp_path_factory) -> tuple[Path, Path]:
     return sample, build_tiny_causal_model(sample, root / "model", seconds=1, progress=False)
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def sample_facts(lang: str) -> list[dict]:
+    """The sample's facts of one language, each with its relation's template."""
     folder = SAMPLE / "mlama" / lang
-    read = lambda path: [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]  # noqa: E731
-    templates = {row["relation"]: row["template"] for row in read(folder / "templates.jsonl")}
-    return [dict(lang=lang, relation=path.stem, template=templates[path.stem], **{k: row[k] for k in
-                 ("uuid", "sub_label", "obj_label")})
-            for path in sorted(folder.glob("P*.jsonl")) for row in read(path)]
+    templates = {row["relation"]: row["template"] for row in read_jsonl(folder / "templates.jsonl")}
+    return [dict(lang=lang, relation=path.stem, template=templates[path.stem], uuid=row["uuid"],
+                 sub_label=row["sub_label"], obj_label=row["obj_label"])
+            for path in sorted(folder.glob("P*.jsonl")) for row in read_jsonl(path)]
 
 
 def test_model_and_tokenizer_load_offline_as_a_causal_lm(built, monkeypatch):
