@@ -55,7 +55,8 @@ def test_reads_during_a_build_never_fail_and_see_the_new_data(tmp_path, settings
         ingest_mlama(settings.build_database, release_for(tmp_path / "more", ["de"]), progress=False)
         write_predictions(settings, "de")
         build(settings, progress=False)
-        build(settings, progress=False)  # a second publish while the reader keeps reading
+        write_predictions(settings, "de")  # probed again: a second publish while the reader keeps reading
+        assert build(settings, progress=False) > 0
     finally:
         stop.touch()
         out, err = reader.communicate(timeout=60)

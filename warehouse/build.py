@@ -1,12 +1,13 @@
-"""The whole build: check raw data, run the models (with their audits), check the marts, publish."""
+"""The whole build: check new raw data, run the models (with their audits), check the marts, publish."""
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import duckdb
 
 from raw import db
+from warehouse import changes
 from warehouse.checks import CheckResult, run_expectations
 from warehouse.publish import publish
 from warehouse.settings import Settings
@@ -23,13 +24,29 @@ def _require(results: list[CheckResult], stage: str) -> None:
         raise CheckError(f"{len(failed)} {stage} check(s) failed, nothing published; first: {failed[0].line()}")
 
 
-def build(settings: Settings, progress: bool = True) -> Path:
-    """Write, audit, then publish. Any failed check leaves the published file untouched."""
-    db.connect(settings.build_database).close()  # one clear line when another process holds it
-    _require(run_expectations(settings.build_database, ("raw",)), "raw-data")
-    transform(settings, progress)
-    _require(run_expectations(settings.build_database, ("marts",)), "mart")
-    return publish(settings)
+def build(settings: Settings, progress: bool = True) -> int:
+    """Check what is new, compute it, check the marts it changed, publish them. Any failed check
+    leaves the published file untouched.
+
+    Only the load batches since the last good build are checked, and only the marts that depend on
+    the raw tables they wrote are checked and published anew; everything when the project or the
+    settings changed since (warehouse.changes). Returns the number of marts published anew."""
+    with contextlib.closing(db.connect(settings.build_database)) as con:  # one clear line when held
+        now, last = changes.current_state(con, settings), changes.last_build(con)
+        incremental = last is not None and last.project_sha256 == now.project_sha256 \
+            and settings.published_database.exists()
+        since = last.newest_batch if incremental else 0
+        tables = changes.changed_tables(con, since) if incremental else None
+    if incremental and now.newest_batch == since:
+        return 0
+    _require(run_expectations(settings.build_database, ("raw",), since=since), "raw-data")
+    sources = transform(settings, progress)
+    marts = None if tables is None else {mart for mart, raw in sources.items() if raw & tables}
+    _require(run_expectations(settings.build_database, ("marts",), marts=marts), "mart")
+    n_published = publish(settings, marts) if marts is None or marts else 0
+    with contextlib.closing(db.connect(settings.build_database)) as con:
+        changes.record_build(con, now, n_published)
+    return n_published
 
 
 def check(settings: Settings) -> tuple[list[str], int]:

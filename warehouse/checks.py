@@ -33,9 +33,12 @@ def _suites():
     def between(column, low, high):
         return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
 
+    # The raw suites read the rows of load batches after $since (0: every row); a language's facts and
+    # templates are checked whole when any of its rows is new.
     return {
         "raw_mlama_facts": (
-            "SELECT lang, relation, uuid, sub_label, obj_label, source_file, line_no FROM raw.mlama_facts",
+            "SELECT lang, relation, uuid, sub_label, obj_label, source_file, line_no FROM raw.mlama_facts "
+            "WHERE lang IN (SELECT lang FROM raw.mlama_facts WHERE load_batch > $since)",
             [*not_null("lang", "relation", "uuid", "sub_label", "obj_label", "source_file", "line_no"),
              gxe.ExpectColumnValuesToBeInSet(column="lang", value_set=sorted(MLAMA_LANGUAGES)),
              gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "uuid"]),
@@ -44,7 +47,8 @@ def _suites():
              between("line_no", 1, None)],
         ),
         "raw_mlama_templates": (
-            "SELECT lang, relation, template FROM raw.mlama_templates",
+            "SELECT lang, relation, template FROM raw.mlama_templates "
+            "WHERE lang IN (SELECT lang FROM raw.mlama_templates WHERE load_batch > $since)",
             [*not_null("lang", "relation", "template"),
              gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation"]),
              gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[X\]"),
@@ -52,7 +56,7 @@ def _suites():
         ),
         "raw_predictions": (
             "SELECT model_id, lang, uuid, n_mask_tokens, len(gold_token_ids) AS n_gold, "
-            "len(pred_token_ids) AS n_pred, skip_reason FROM raw.predictions",
+            "len(pred_token_ids) AS n_pred, skip_reason FROM raw.predictions WHERE load_batch > $since",
             [*not_null("model_id", "lang", "uuid"),
              between("n_mask_tokens", 1, 512),
              gxe.ExpectColumnPairValuesToBeEqual(column_A="n_mask_tokens", column_B="n_gold",
@@ -63,7 +67,7 @@ def _suites():
         "raw_activations": (
             "SELECT a.model_id, a.lang, a.uuid, count(*) AS n_layer_rows, min(len(a.activations)) AS min_width, "
             "max(len(a.activations)) AS max_width, any_value(m.n_layers) AS n_layers, any_value(m.d_ff) AS d_ff "
-            "FROM raw.activations a LEFT JOIN raw.models m USING (model_id) "
+            "FROM raw.activations a LEFT JOIN raw.models m USING (model_id) WHERE a.load_batch > $since "
             "GROUP BY a.model_id, a.lang, a.uuid, a.load_batch",
             [*not_null("model_id", "lang", "uuid", "n_layers", "d_ff"),
              gxe.ExpectColumnPairValuesToBeEqual(column_A="n_layer_rows", column_B="n_layers"),
@@ -115,21 +119,27 @@ def _context(site_dir: Path | None):
 
 
 def run_expectations(database: str | Path, layers: tuple[str, ...] = ("raw", "marts"),
-                     docs_dir: Path | None = None) -> list[CheckResult]:
+                     docs_dir: Path | None = None, since: int = 0, marts: set[str] | None = None) -> list[CheckResult]:
     """Validate the suites of the given layers against the build database.
 
-    With docs_dir, the validations are also stored and published as GX Data Docs (docs_dir/index.html)."""
+    `since` limits the raw suites to the rows of load batches after it; `marts` limits the mart
+    suites to those marts (default: every one). With docs_dir, the validations are also stored and
+    published as GX Data Docs (docs_dir/index.html)."""
+    suites = {name: suite for name, suite in _suites().items() if name.split("_")[0] in layers
+              and (marts is None or not name.startswith("marts_") or name.removeprefix("marts_") in marts)}
+    if not suites:
+        return []
     if docs_dir is None:
-        return _validate(database, layers, None)
+        return _validate(database, suites, since, None)
     # GX reads `$NAME` in a store path as a variable to substitute: build the site in a scratch
     # folder whose path holds no `$`, then copy it where it belongs.
     with tempfile.TemporaryDirectory(prefix="factroots-data-docs-") as site_dir:
-        results = _validate(database, layers, Path(site_dir))
+        results = _validate(database, suites, since, Path(site_dir))
         shutil.copytree(site_dir, docs_dir, dirs_exist_ok=True)
     return results
 
 
-def _validate(database: str | Path, layers: tuple[str, ...], site_dir: Path | None) -> list[CheckResult]:
+def _validate(database: str | Path, suites: dict, since: int, site_dir: Path | None) -> list[CheckResult]:
     """run_expectations, with the Data Docs site (when wanted) built in site_dir."""
     import great_expectations as gx
 
@@ -138,11 +148,9 @@ def _validate(database: str | Path, layers: tuple[str, ...], site_dir: Path | No
     results = []
     con = duckdb.connect(str(database), read_only=True)
     try:
-        for name, (sql, expectations) in _suites().items():
-            if name.split("_")[0] not in layers:
-                continue
+        for name, (sql, expectations) in suites.items():
             try:
-                frame = con.sql(sql).df()
+                frame = con.execute(sql, {"since": since} if "$since" in sql else None).df()
             except duckdb.CatalogException:
                 results.append(CheckResult(name, "table exists", False, "not built yet"))
                 continue

@@ -182,11 +182,12 @@ def ingest_sizes(path, **options):
 @cli.command()
 @shared_options
 def build():
-    """Run the models, check everything, publish."""
+    """Check what is new, compute it, check it, publish it."""
     from warehouse.build import build as run_build, summary
     settings, progress = _start()
-    run_build(settings, progress)
-    _echo(summary(settings))
+    n_published = run_build(settings, progress)
+    _echo([f"published {n_published} tables anew" if n_published else
+           "nothing new since the last build: the published file is current"] + summary(settings))
 
 
 @cli.command()

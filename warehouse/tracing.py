@@ -71,6 +71,7 @@ def trace(database: str | Path, corpus: str = "wikipedia", langs: list[str] | No
                 "n_segments": [r.n_segments for r in rows], "example_segment_id": [r.example_segment_id for r in rows],
             })
             with db.transaction(con):
+                db.new_batch(con, "trace", corpus, lang, None, len(rows), 0)  # new flags: the next build sees them
                 con.execute("DELETE FROM raw.fact_presence WHERE corpus = ? AND lang = ?", [corpus, lang])
                 con.register("flags", flags)
                 con.execute("INSERT INTO raw.fact_presence SELECT ?, ?, uuid, is_present, n_segments, "
