@@ -81,13 +81,20 @@ def child(mode: str, workdir: Path, facts: int, neurons: int, memory_limit: str)
 
     from ingest import shards
     from warehouse.settings import load_settings
-    from warehouse.transform import transform
+    from warehouse.transform import context, transform
+
+    def run_models(settings):
+        ctx = context(settings, progress=False)
+        try:
+            transform(ctx, settings)
+        finally:
+            ctx.close()
 
     settings = load_settings(workdir / "data")
     settings.sqlmesh_config.gateways["local"].connection.connector_config["memory_limit"] = memory_limit
     if mode == "sql":  # only the run that computes PROBELESS, in a process of its own
         start = time.perf_counter()
-        transform(settings, progress=False)
+        run_models(settings)
         seconds = time.perf_counter() - start
         con = duckdb.connect(str(settings.build_database), read_only=True)
         rows = con.execute("SELECT uuid, list(neuron_id ORDER BY neuron_rank) FROM marts.active_neurons "
@@ -96,7 +103,7 @@ def child(mode: str, workdir: Path, facts: int, neurons: int, memory_limit: str)
         np.save(workdir / "sql_top.npy", np.array([r[1] for r in rows]))
         return {"seconds": seconds}
     build_population(settings, facts, n_layers=neurons // 3072 or 1, d_ff=min(neurons, 3072))
-    transform(settings, progress=False)  # everything but the activations
+    run_models(settings)  # everything but the activations
     shards.write_shard(settings.shard_dir, pa.table({
         "model_id": ["bench-model@0"] * facts, "lang": ["en"] * facts, "uuid": [f"u{i:05d}" for i in range(facts)],
         "activations": pa.FixedSizeListArray.from_arrays(pa.array(activations.reshape(-1)), neurons)}),

@@ -40,7 +40,8 @@ def built(tmp_path, settings, monkeypatch):
     n_marts = build(settings, progress=False)
     published = []
     real_publish = build_module.publish
-    monkeypatch.setattr(build_module, "publish", lambda s, marts: published.append(marts) or real_publish(s, marts))
+    monkeypatch.setattr(build_module, "publish",
+                        lambda s, tables, marts: published.append(marts) or real_publish(s, tables, marts))
     return settings, n_marts, published
 
 

@@ -11,7 +11,8 @@ from warehouse import changes
 from warehouse.checks import CheckResult, run_expectations
 from warehouse.publish import publish
 from warehouse.settings import Settings
-from warehouse.transform import context, transform
+from warehouse.dictionary import describe_marts
+from warehouse.transform import context, mart_sources, transform
 
 
 class CheckError(Exception):
@@ -36,14 +37,19 @@ def build(settings: Settings, progress: bool = True) -> int:
         incremental = last is not None and last.project_sha256 == now.project_sha256 \
             and settings.published_database.exists()
         since = last.newest_batch if incremental else 0
-        tables = changes.changed_tables(con, since) if incremental else None
+        changed = changes.changed_tables(con, since) if incremental else None
     if incremental and now.newest_batch == since:
         return 0
     _require(run_expectations(settings.build_database, ("raw",), since=since), "raw-data")
-    sources = transform(settings, progress)
-    marts = None if tables is None else {mart for mart, raw in sources.items() if raw & tables}
+    ctx = context(settings, progress)
+    try:
+        transform(ctx, settings, skip_tests=incremental)  # an unchanged project passed its unit tests
+        sources, tables = mart_sources(ctx), describe_marts(ctx)
+    finally:
+        ctx.close()
+    marts = None if changed is None else {mart for mart, raw in sources.items() if raw & changed}
     _require(run_expectations(settings.build_database, ("marts",), marts=marts), "mart")
-    n_published = publish(settings, marts) if marts is None or marts else 0
+    n_published = publish(settings, tables, marts) if marts is None or marts else 0
     with contextlib.closing(db.connect(settings.build_database)) as con:
         changes.record_build(con, now, n_published)
     return n_published

@@ -15,22 +15,27 @@ class PublishedTable:
 
 
 def published_tables(settings: Settings) -> list[PublishedTable]:
-    """Every mart, by name. A mart is a thin select of one intermediate model: the table's
-    description is the mart's, its columns' types and descriptions those of that model."""
+    """Every mart, by name (see describe_marts)."""
     ctx = context(settings, progress=False)
     try:
-        tables = []
-        for mart in sorted((m for m in ctx.models.values() if m.schema_name == "marts"), key=lambda m: m.name):
-            [source] = [ctx.get_model(name) for name in mart.depends_on]
-            types = source.columns_to_types or {}
-            described = {**source.column_descriptions, **mart.column_descriptions}
-            tables.append(PublishedTable(
-                name=mart.name.split(".")[-1].strip('"'),
-                description=" ".join((mart.description or "").split()),
-                columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()]))
-        return tables
+        return describe_marts(ctx)
     finally:
         ctx.close()
+
+
+def describe_marts(ctx) -> list[PublishedTable]:
+    """Every mart of a SQLMesh context, by name. A mart is a thin select of one intermediate model:
+    the table's description is the mart's, its columns' types and descriptions those of that model."""
+    tables = []
+    for mart in sorted((m for m in ctx.models.values() if m.schema_name == "marts"), key=lambda m: m.name):
+        [source] = [ctx.get_model(name) for name in mart.depends_on]
+        types = source.columns_to_types or {}
+        described = {**source.column_descriptions, **mart.column_descriptions}
+        tables.append(PublishedTable(
+            name=mart.name.split(".")[-1].strip('"'),
+            description=" ".join((mart.description or "").split()),
+            columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()]))
+    return tables
 
 
 def dictionary(settings: Settings) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.dictionary import published_tables
+from warehouse.dictionary import PublishedTable
 from warehouse.settings import Settings
 
 
@@ -15,7 +15,7 @@ def _sql_string(text: str | None) -> str:
     return "'" + (text or "").replace("'", "''") + "'"
 
 
-def publish(settings: Settings, changed: set[str] | None = None) -> int:
+def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] | None = None) -> int:
     """Copy the marts, with their descriptions as comments, into a new file, then swap it in.
 
     With `changed`, only those marts are copied anew into a copy of the published file, and the
@@ -23,7 +23,7 @@ def publish(settings: Settings, changed: set[str] | None = None) -> int:
     target = settings.published_database
     if not target.exists():
         changed = None  # nothing to carry over
-    tables = [t for t in published_tables(settings) if changed is None or t.name in changed]
+    tables = [t for t in marts if changed is None or t.name in changed]
     if not tables:
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -71,24 +71,25 @@ def _clock(ctx: Context, settings: Settings) -> datetime:
     return to_datetime(settings.sqlmesh_config.model_defaults.start) + (newest + 1) * CRON_STEP
 
 
-def transform(settings: Settings, progress: bool = True) -> dict[str, set[str]]:
+def transform(ctx: Context, settings: Settings, skip_tests: bool = False) -> None:
     """Unit-test and apply model changes to prod, then compute what new load batches call for.
 
-    Returns each mart's raw sources: {mart name: {"raw.table", ...}}."""
-    ctx = context(settings, progress)
+    `skip_tests` skips the unit tests of tests/*.yaml (for a project unchanged since they passed)."""
     try:
         clock = _clock(ctx, settings)
-        ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock)
+        ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock, skip_tests=skip_tests)
         status = ctx.run("prod", execution_time=clock, end=clock, ignore_cron=True, skip_janitor=True)
-        if status == CompletionStatus.FAILURE:
-            raise TransformError(_failure(ctx, "a model or a blocking audit failed"))
-        return {mart.name.removeprefix("marts."): {ctx.get_model(name).name for name in ctx.dag.upstream(mart.fqn)
-                                                   if ctx.get_model(name).schema_name == "raw"}
-                for mart in ctx.models.values() if mart.schema_name == "marts"}
     except SQLMeshError as error:
         raise TransformError(_failure(ctx, str(error))) from error
-    finally:
-        ctx.close()
+    if status == CompletionStatus.FAILURE:
+        raise TransformError(_failure(ctx, "a model or a blocking audit failed"))
+
+
+def mart_sources(ctx: Context) -> dict[str, set[str]]:
+    """Each mart's raw sources: {mart name: {"raw.table", ...}}."""
+    return {mart.name.removeprefix("marts."): {ctx.get_model(name).name for name in ctx.dag.upstream(mart.fqn)
+                                               if ctx.get_model(name).schema_name == "raw"}
+            for mart in ctx.models.values() if mart.schema_name == "marts"}
 
 
 def _failure(ctx: Context, fallback: str) -> str:
