@@ -108,7 +108,7 @@ def ingest_mlama(source, **options):
 
 
 @cli.command()
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of a masked LM")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of a masked or causal LM")
 @langs_option("every loaded language")
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="facts per forward pass (default: 32)")
@@ -119,9 +119,11 @@ def ingest_mlama(source, **options):
               help="precision of the activation shards (default: float16)")
 @shared_options
 def probe(model, **options):
-    """Probe the loaded facts with a masked LM.
+    """Probe the loaded facts with a masked or causal LM.
 
-    Resumable: facts already probed by the same model are skipped."""
+    The family comes from the model's config: a masked LM fills the object's masks, a causal LM
+    continues the prompt (templates whose [Y] precedes [X] are not probed). Resumable: facts
+    already probed by the same model are skipped."""
     from warehouse.probing import probe as run_probe
     settings, progress = _start()
     report = run_probe(settings.build_database, model, settings.shard_dir, progress=progress, **_given(options))
