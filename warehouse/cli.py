@@ -86,8 +86,9 @@ def cli():
 def demo():
     """Build everything from the bundled sample.
 
-    A tiny BERT is trained on the sample text the first time (cached), then the sample facts and
-    texts are ingested, probed, traced, built and published."""
+    A tiny BERT (masked LM) and a tiny GPT-2 (causal LM) are trained on the sample text the first
+    time (cached), then the sample facts and texts are ingested, probed by both, traced, built and
+    published."""
     from warehouse.demo import demo as run_demo
     settings, progress = _start()
     _echo(run_demo(settings, progress))
