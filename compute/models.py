@@ -220,7 +220,7 @@ def load_model(name_or_path: str, device: str | None = None, revision: str | Non
     that does not match the model's embeddings."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
-    what = f"cannot load masked LM {name_or_path!r}"  # until the config names the family
+    what = f"cannot load language model {name_or_path!r}"
     if _looks_like_a_path(name_or_path) and not Path(name_or_path).exists():
         raise ModelLoadError(f"{what}: no such directory")
     commit = _hub_commit(name_or_path, revision)
@@ -229,7 +229,6 @@ def load_model(name_or_path: str, device: str | None = None, revision: str | Non
         config = AutoConfig.from_pretrained(name_or_path, revision=pinned)
         architectures = config.architectures or []
         family = model_family(architectures, config.model_type)
-        what = f"cannot load {family} LM {name_or_path!r}"
         auto_class = AutoModelForMaskedLM if family == "masked" else AutoModelForCausalLM
         tokenizer = AutoTokenizer.from_pretrained(name_or_path, revision=pinned)
         model, info = auto_class.from_pretrained(name_or_path, revision=pinned, dtype=torch.float32,
@@ -275,6 +274,7 @@ def model_row(loaded: LoadedModel) -> dict:
         "name_or_path": loaded.name_or_path,
         "revision": loaded.revision,
         "weights_sha256": loaded.weights_sha256,
+        "family": loaded.family,
         "model_class": type(loaded.model).__name__,
         "tokenizer_class": type(loaded.tokenizer).__name__,
         "n_layers": loaded.n_layers,

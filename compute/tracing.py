@@ -142,17 +142,29 @@ def trace_parallel(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[st
 
 
 def _token_ids(tokenizer, text: str) -> set[int]:
-    """Ids of a text's tokens, special tokens excluded (HF tokenizer or `tokenizers.Tokenizer`)."""
+    """Ids of a text's tokens, special tokens excluded (HF tokenizer or `tokenizers.Tokenizer`): the
+    text tokenized on its own, and as a word after a space, less the tokens that are only white space.
+
+    The second form matters where a word-initial token carries its space and a text's first word gets
+    none (byte-level BPEs: GPT-2, Qwen, LLaMA 3, BLOOM; Gemma): "Rome" after a space is "ĠRome", as in
+    "Allan Rome". WordPiece and SentencePiece with a prefix space give the same tokens both ways."""
+    def encode(piece: str) -> list[int]:
+        if hasattr(tokenizer, "all_special_ids"):
+            return tokenizer(piece, add_special_tokens=False)["input_ids"]
+        return tokenizer.encode(piece, add_special_tokens=False).ids
+
     if hasattr(tokenizer, "all_special_ids"):
-        return set(tokenizer(text, add_special_tokens=False)["input_ids"]) - set(tokenizer.all_special_ids)
-    special = {i for i, token in tokenizer.get_added_tokens_decoder().items() if token.special}
-    return set(tokenizer.encode(text, add_special_tokens=False).ids) - special
+        special = set(tokenizer.all_special_ids)
+    else:
+        special = {i for i, token in tokenizer.get_added_tokens_decoder().items() if token.special}
+    after_space = {i for i in encode(" " + text) if tokenizer.decode([i]).strip()}
+    return (set(encode(text)) | after_space) - special
 
 
 def shared_entity_tokens(sub_label: str, obj_label: str, tokenizer, lang: str) -> bool:
     """Absence reason 1 (METHOD.md): the normalised obj_label is a substring of the normalised
-    sub_label, or the two labels, tokenized on their own, share at least one subword token (any
-    token, punctuation and word pieces included)."""
+    sub_label, or the two labels, tokenized on their own (and as words after a space: _token_ids),
+    share at least one subword token (any token, punctuation and word pieces included)."""
     obj = normalise(obj_label, lang)
     if obj and obj in normalise(sub_label, lang):
         return True

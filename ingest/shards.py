@@ -86,7 +86,7 @@ def _register_model(con, folder: Path) -> dict:
         row["model_id"]
     except (OSError, ValueError, KeyError) as error:
         raise ShardError(f"{path}: no readable model description ({error})") from error
-    columns = ["model_id", "name_or_path", "revision", "weights_sha256", "model_class", "tokenizer_class",
+    columns = ["model_id", "name_or_path", "revision", "weights_sha256", "family", "model_class", "tokenizer_class",
                "n_layers", "d_ff", "vocab_size", "max_length"]
     con.execute(
         f"INSERT INTO raw.models ({', '.join(columns)}, registered_at) "

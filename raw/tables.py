@@ -121,6 +121,7 @@ MODELS = _table(
     ("name_or_path", "TEXT", "Hugging Face hub id or local path", True),
     ("revision", "TEXT", "hub commit hash, when loaded from the hub"),
     ("weights_sha256", "TEXT", "sha256 over the parameters in name order", True),
+    ("family", "TEXT", "masked or causal: how the model is probed (masks, or prompt + teacher-forced object)"),
     ("model_class", "TEXT", "transformers class"),
     ("tokenizer_class", "TEXT", "transformers tokenizer class"),
     ("n_layers", "INTEGER", "transformer layers"),

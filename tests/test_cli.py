@@ -31,7 +31,7 @@ def test_a_model_that_cannot_be_loaded(tmp_path, capsys):
     missing = tmp_path / "no-model-here"
     assert main(["--data-dir", str(tmp_path), "--quiet", "probe", "--model", str(missing)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("error: cannot load masked LM") and "no-model-here" in err[0]
+    assert len(err) == 1 and err[0].startswith("error: cannot load language model") and "no-model-here" in err[0]
 
 
 def test_summary_before_any_build(tmp_path, capsys):

@@ -20,29 +20,36 @@ def built(tmp_path_factory):
 def test_demo_builds_a_published_warehouse_with_correct_predictions(built):
     settings, lines = built
     con = duckdb.connect(str(settings.published_database), read_only=True)
-    per_lang = con.execute("SELECT lang, n_facts, n_probed, n_correct FROM p_at_1 ORDER BY lang").fetchall()
-    flags = con.execute("SELECT lang, count(*) FILTER (WHERE is_correct) FROM predictions GROUP BY lang "
-                        "ORDER BY lang").fetchall()
-    pairs = con.execute("SELECT count(*) FROM language_overlap").fetchone()[0]
-    types = dict(con.execute("SELECT fact_type, count(*) FROM fact_classification GROUP BY ALL").fetchall())
-    n_active = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM active_neurons").fetchone()[0]
+    families = dict(con.execute("SELECT family, model_id FROM models").fetchall())
+    assert sorted(families) == ["causal", "masked"]  # the tiny BERT and the tiny GPT-2 side by side
+    for model_id in families.values():
+        per_lang = con.execute("SELECT lang, n_facts, n_probed, n_correct FROM p_at_1 WHERE model_id = ? "
+                               "ORDER BY lang", [model_id]).fetchall()
+        flags = con.execute("SELECT lang, count(*) FILTER (WHERE is_correct) FROM predictions WHERE model_id = ? "
+                            "GROUP BY lang ORDER BY lang", [model_id]).fetchall()
+        pairs = con.execute("SELECT count(*) FROM language_overlap WHERE model_id = ?", [model_id]).fetchone()[0]
+        types = dict(con.execute("SELECT fact_type, count(*) FROM fact_classification WHERE model_id = ? "
+                                 "GROUP BY ALL", [model_id]).fetchall())
+        n_active = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM active_neurons WHERE model_id = ?",
+                               [model_id]).fetchone()[0]
+        assert [lang for lang, *_ in per_lang] == ["de", "en", "fr"]
+        assert all(n_facts == n_probed > 0 for _, n_facts, n_probed, _ in per_lang)  # no [Y]-first template
+        assert all(n_correct > 0 for *_, n_correct in per_lang), f"{model_id} should get some facts right"
+        assert [(lang, n_correct) for lang, *_, n_correct in per_lang] == flags
+        assert pairs == 6
+        # every correct fact is classified, and has its active neurons (the sample traces all three languages)
+        assert sum(types.values()) == n_active == sum(n_correct for *_, n_correct in per_lang)
+        assert types.get("language_independent", 0) > 0
     con.close()
-    assert [lang for lang, *_ in per_lang] == ["de", "en", "fr"]
-    assert all(n_facts == n_probed > 0 for _, n_facts, n_probed, _ in per_lang)
-    assert all(n_correct > 0 for *_, n_correct in per_lang), "the tiny model should get some facts right"
-    assert [(lang, n_correct) for lang, *_, n_correct in per_lang] == flags
-    assert pairs == 6
-    # every correct fact is classified, and has its active neurons (the sample traces all three languages)
-    assert sum(types.values()) == n_active == sum(n_correct for *_, n_correct in per_lang)
-    assert types.get("language_independent", 0) > 0
-    assert any("facts correct" in line for line in lines)
+    assert sum("facts correct" in line for line in lines) == 2
+    assert "  not probed, [Y] before [X] in the template (object_before_subject): de 0, en 0, fr 0" in lines
 
 
 def test_second_run_reuses_everything(built, capsys):
     settings, _ = built
     lines = demo(settings, progress=False)
     assert any("3 unchanged" in line for line in lines)
-    assert any(line.startswith("probed 0 facts") for line in lines)
+    assert sum(line.startswith("probed 0 facts") for line in lines) == 2
 
 
 def test_cli_summary_reads_the_published_file(built, capsys):

@@ -25,7 +25,7 @@ def refusal(name) -> str:
     with pytest.raises(ModelLoadError) as error:
         load_model(str(name), device="cpu")
     message = str(error.value)
-    assert "\n" not in message and message.startswith(f"cannot load masked LM {str(name)!r}: ")
+    assert "\n" not in message and message.startswith(f"cannot load language model {str(name)!r}: ")
     return message
 
 

@@ -88,10 +88,11 @@ def summary(settings: Settings) -> list[str]:
     con = duckdb.connect(str(path), read_only=True)
     try:
         lines = [f"published warehouse: {path}"]
-        for model_id, n_lang, n_probed, n_correct, micro, macro in con.execute(
-                "SELECT model_id, n_languages, n_probed, n_correct, p_at_1_micro, p_at_1_macro_languages "
-                "FROM p_at_1_overall ORDER BY model_id").fetchall():
-            lines.append(f"{model_id}: {n_lang} languages, {n_correct:,}/{n_probed:,} facts correct, "
+        for model_id, family, n_lang, n_probed, n_correct, micro, macro in con.execute(
+                "SELECT model_id, family, n_languages, n_probed, n_correct, p_at_1_micro, p_at_1_macro_languages "
+                "FROM p_at_1_overall LEFT JOIN models USING (model_id) ORDER BY model_id").fetchall():
+            lines.append(f"{model_id} ({family or 'unknown'} LM): {n_lang} languages, "
+                         f"{n_correct:,}/{n_probed:,} facts correct, "
                          f"P@1 {micro:.3f} (micro), {macro:.3f} (mean over languages)")
             for lang, n, c, p in con.execute(
                     "SELECT lang, n_probed, n_correct, p_at_1 FROM p_at_1 WHERE model_id = ? "

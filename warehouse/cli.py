@@ -86,8 +86,9 @@ def cli():
 def demo():
     """Build everything from the bundled sample.
 
-    A tiny BERT is trained on the sample text the first time (cached), then the sample facts and
-    texts are ingested, probed, traced, built and published."""
+    A tiny BERT (masked LM) and a tiny GPT-2 (causal LM) are trained on the sample text the first
+    time (cached), then the sample facts and texts are ingested, probed by both, traced, built and
+    published."""
     from warehouse.demo import demo as run_demo
     settings, progress = _start()
     _echo(run_demo(settings, progress))
@@ -108,7 +109,7 @@ def ingest_mlama(source, **options):
 
 
 @cli.command()
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of a masked LM")
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of a masked or causal LM")
 @langs_option("every loaded language")
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="facts per forward pass (default: 32)")
@@ -119,9 +120,11 @@ def ingest_mlama(source, **options):
               help="precision of the activation shards (default: float16)")
 @shared_options
 def probe(model, **options):
-    """Probe the loaded facts with a masked LM.
+    """Probe the loaded facts with a masked or causal LM.
 
-    Resumable: facts already probed by the same model are skipped."""
+    The family comes from the model's config: a masked LM fills the object's masks, a causal LM
+    continues the prompt (templates whose [Y] precedes [X] are not probed). Resumable: facts
+    already probed by the same model are skipped."""
     from warehouse.probing import probe as run_probe
     settings, progress = _start()
     report = run_probe(settings.build_database, model, settings.shard_dir, progress=progress, **_given(options))

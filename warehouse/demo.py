@@ -1,7 +1,7 @@
-"""The main job on the bundled default: tiny model, sample facts and texts, probe, trace, build."""
+"""The main job on the bundled default: tiny models, sample facts and texts, probe, trace, build."""
 from __future__ import annotations
 
-from compute.tiny import build_tiny_model
+from compute.tiny import build_tiny_causal_model, build_tiny_model
 from ingest.mlama import ingest_mlama
 from ingest.wikipedia import ingest_wikipedia
 from warehouse.build import build, summary
@@ -13,10 +13,12 @@ SAMPLE_DIR = ROOT / "sample"
 
 
 def demo(settings: Settings, progress: bool = True) -> list[str]:
-    """Build the whole warehouse from sample/ with a small BERT trained here (cached after the first run)."""
+    """Build the whole warehouse from sample/ with a small BERT and a small GPT-2 trained here (cached
+    after the first run), side by side."""
     from transformers import AutoTokenizer
 
     model_dir = build_tiny_model(SAMPLE_DIR, settings.model_cache_dir / "tiny-bert", progress=progress)
+    causal_dir = build_tiny_causal_model(SAMPLE_DIR, settings.model_cache_dir / "tiny-gpt2", progress=progress)
     lines = ingest_mlama(settings.build_database, SAMPLE_DIR / "mlama", progress=progress).summary_lines()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     for corpus_dir in sorted((SAMPLE_DIR / "wiki").iterdir()):
@@ -24,6 +26,7 @@ def demo(settings: Settings, progress: bool = True) -> list[str]:
                                   dump_date="2026-11-01", workers=1, progress=progress)
         lines += report.summary_lines()
     lines += trace(settings.build_database, progress=progress).summary_lines()
-    lines += probe(settings.build_database, str(model_dir), settings.shard_dir, progress=progress).summary_lines()
+    for folder in (model_dir, causal_dir):
+        lines += probe(settings.build_database, str(folder), settings.shard_dir, progress=progress).summary_lines()
     build(settings, progress)
     return lines + summary(settings)

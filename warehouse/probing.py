@@ -1,4 +1,4 @@
-"""Probe the facts in the warehouse with a masked LM: facts -> shards -> raw.predictions."""
+"""Probe the facts in the warehouse with a masked or causal LM: facts -> shards -> raw.predictions."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from compute.ffn import FFNNotFoundError, ffn_output_projections
 from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
 from ingest import shards
@@ -47,13 +48,20 @@ ORDER BY c.lang, c.draw
 class ProbeReport:
     model_id: str
     device: str
+    family: str = "masked"
     probed: dict[str, int] = field(default_factory=dict)  # lang -> facts probed in this run
     n_already: int = 0                                     # facts skipped: probed before
+    # lang -> facts of this run whose template puts [Y] before [X] (a causal LM cannot be asked them)
+    object_before_subject: dict[str, int] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
         total = sum(self.probed.values())
-        return [f"probed {total:,} facts in {len(self.probed)} languages with {self.model_id} on {self.device}"
-                f" ({self.n_already:,} already probed)"]
+        lines = [f"probed {total:,} facts in {len(self.probed)} languages with {self.model_id} on {self.device}"
+                 f" ({self.n_already:,} already probed)"]
+        if self.family == "causal" and self.probed:
+            counts = ", ".join(f"{lang} {self.object_before_subject.get(lang, 0):,}" for lang in sorted(self.probed))
+            lines.append(f"  not probed, [Y] before [X] in the template (object_before_subject): {counts}")
+        return lines
 
 
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
@@ -73,6 +81,11 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
     loaded = loaded or load_model(model, device=device)
+    if activations != "none":  # before anything is written: refuse a model that cannot give them
+        try:
+            ffn_output_projections(loaded)
+        except FFNNotFoundError as exc:
+            raise FFNNotFoundError(f"{exc}; probe it with --activations none to keep its predictions only") from None
     shard_dir = Path(shard_dir)
     shards.load_shards(database, shard_dir)  # shards left by an interrupted run
     con = db.connect(database)
@@ -94,18 +107,21 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     finally:
         con.close()
 
-    report = ProbeReport(loaded.model_id, loaded.device, n_already=done)
+    report = ProbeReport(loaded.model_id, loaded.device, loaded.family, n_already=done)
     for start in range(0, todo.num_rows, shard_size):
         chunk = todo.slice(start, shard_size)
         for lang in sorted(set(chunk["lang"].to_pylist())):
             facts = chunk.filter(pc.equal(chunk["lang"], lang))
             batches = list(probe_facts(loaded, facts, batch_size, progress, activations, activation_dtype))
             pairs = batches if activations != "none" else [(batch, None) for batch in batches]
-            shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]))
+            predictions = pa.Table.from_batches([p for p, _ in pairs])
+            shards.write_shard(shard_dir, predictions)
             captured = [a for _, a in pairs if a is not None]
             if captured:
                 shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations")
             report.probed[lang] = report.probed.get(lang, 0) + facts.num_rows
+            skipped = pc.sum(pc.equal(predictions["skip_reason"], "object_before_subject")).as_py() or 0
+            report.object_before_subject[lang] = report.object_before_subject.get(lang, 0) + skipped
         shards.load_shards(database, shard_dir)
     return report
 

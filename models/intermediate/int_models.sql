@@ -10,6 +10,7 @@ SELECT
   name_or_path, -- Hugging Face hub id or local path
   revision, -- hub commit hash, when known
   weights_sha256, -- sha256 over the parameters
+  family, -- masked or causal
   model_class, -- transformers class
   tokenizer_class, -- tokenizer class
   n_layers, -- transformer layers

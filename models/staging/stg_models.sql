@@ -1,9 +1,10 @@
 MODEL (
   name staging.stg_models,
   kind VIEW,
-  description 'Masked language models that have been probed: one row per model identity.',
+  description 'Language models (masked or causal) that have been probed: one row per model identity.',
   grain (model_id),
-  audits (not_null(columns := (model_id, name_or_path, weights_sha256)), unique_values(columns := (model_id)))
+  audits (not_null(columns := (model_id, name_or_path, weights_sha256)), unique_values(columns := (model_id)),
+          accepted_values(column := family, is_in := ('masked', 'causal')))
 );
 
 SELECT
@@ -11,7 +12,8 @@ SELECT
   name_or_path::TEXT AS name_or_path, -- Hugging Face hub id or local path
   revision::TEXT AS revision, -- hub commit hash, when loaded from the hub
   weights_sha256::TEXT AS weights_sha256, -- sha256 over the parameters in name order
-  model_class::TEXT AS model_class, -- transformers class (BertForMaskedLM, XLMRobertaForMaskedLM, ...)
+  family::TEXT AS family, -- masked or causal: how the model is probed (masks, or prompt + teacher-forced object)
+  model_class::TEXT AS model_class, -- transformers class (BertForMaskedLM, GPT2LMHeadModel, ...)
   tokenizer_class::TEXT AS tokenizer_class, -- transformers tokenizer class
   n_layers::INT AS n_layers, -- transformer layers
   d_ff::INT AS d_ff, -- FFN intermediate size per layer
