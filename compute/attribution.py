@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from compute.ffn import ffn_output_projections, layer_blocks
 from compute.models import LoadedModel
-from compute.probe import Batch, batch_inputs, lm_head, log_probs_at
+from compute.probe import Batch, batch_inputs, full_match, gold_probs, lm_head, log_probs_at
 from compute.queries import Query
 
 
@@ -60,12 +60,6 @@ def candidates(attributions: torch.Tensor, share: float) -> list[tuple[int, floa
     kept = torch.nonzero(flat >= share * top).reshape(-1)
     order = torch.argsort(flat[kept], descending=True, stable=True)
     return [(int(n), float(flat[n])) for n in kept[order]]
-
-
-def gold_probs(log_probs: torch.Tensor, batch: Batch, n_rows: int) -> torch.Tensor:
-    """Per row of the batch, the probability of its gold object: exp of the summed gold log-probabilities."""
-    gold = log_probs.gather(1, batch.gold[:, None])[:, 0]
-    return torch.zeros(n_rows, device=gold.device).index_add(0, batch.rows, gold).exp()
 
 
 class _Replay(torch.nn.Module):
@@ -153,9 +147,7 @@ def attribute_batch(loaded: LoadedModel, queries: Sequence[Query], steps: int = 
     plain = batch_inputs(loaded, list(queries))
     kept, activations, log_probs, tuple_length = _first_pass(loaded, head, blocks, projections, plain)
     n = len(queries)
-    probs = gold_probs(log_probs, plain, n)
-    right = torch.zeros(n, dtype=torch.long, device=loaded.device).index_add(
-        0, plain.rows, (log_probs.argmax(-1) != plain.gold).long()) == 0
+    probs, right = gold_probs(log_probs, plain, n), full_match(log_probs, plain, n)
 
     copies = batch_inputs(loaded, list(queries), copies=steps)
     # copy position e holds original position source[e] scaled by alphas[step[e]]

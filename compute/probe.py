@@ -91,6 +91,18 @@ class Batch:
         return self.input_ids.shape[1]
 
 
+def gold_probs(log_probs: torch.Tensor, batch: Batch, n_rows: int) -> torch.Tensor:
+    """Per row of the batch, the probability of its gold object: exp of the summed gold log-probabilities."""
+    gold = log_probs.gather(1, batch.gold[:, None])[:, 0]
+    return torch.zeros(n_rows, device=gold.device).index_add(0, batch.rows, gold).exp()
+
+
+def full_match(log_probs: torch.Tensor, batch: Batch, n_rows: int) -> torch.Tensor:
+    """Per row of the batch, whether every predicting position's argmax is its gold id (the paper's P@1)."""
+    wrong = (log_probs.argmax(dim=-1) != batch.gold).long()
+    return torch.zeros(n_rows, dtype=torch.long, device=wrong.device).index_add(0, batch.rows, wrong) == 0
+
+
 def batch_inputs(loaded: LoadedModel, queries: list[Query], copies: int = 1) -> Batch:
     """The model input of `queries`, each repeated `copies` times in a row (query i is rows
     i * copies .. (i + 1) * copies - 1)."""
