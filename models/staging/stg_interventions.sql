@@ -2,7 +2,7 @@ MODEL (
   name staging.stg_interventions,
   kind VIEW,
   description 'Interventions as loaded from the shards: one row per model, fact, set kind, op, language of the set (A) and language of the query (B), and run.',
-  audits (not_null(columns := (model_id, lang, uuid, template_id, set_kind, op, p_before, p_after, load_batch)))
+  audits (not_null(columns := (model_id, lang_b, uuid, template_id, set_kind, op, p_before, p_after, load_batch)))
 );
 
 SELECT
