@@ -41,19 +41,31 @@ def _narrowing_map(block: torch.nn.Module) -> torch.nn.Module | None:
     return found[0] if len(found) == 1 else None
 
 
-def output_projections(model: torch.nn.Module, n_layers: int) -> list[torch.nn.Module]:
-    """Each layer's FFN output projection, in layer order, all of one input width (d_ff).
-
-    The layers are the first ModuleList of n_layers blocks under the model's base model in which
-    every block has its projection."""
+def _layers(model: torch.nn.Module, n_layers: int) -> tuple[torch.nn.ModuleList, list[torch.nn.Module]]:
+    """The model's blocks and each block's FFN output projection, in layer order, all of one input
+    width (d_ff). The blocks are the first ModuleList of n_layers blocks under the model's base
+    model in which every block has its projection."""
     for blocks in model.base_model.modules():
         if not isinstance(blocks, torch.nn.ModuleList) or len(blocks) != n_layers:
             continue
         found = [_narrowing_map(block) for block in blocks]
         if all(found) and len({_widths(m)[0] for m in found}) == 1:
-            return found
+            return blocks, found
     raise FFNNotFoundError(f"cannot find the FFN output projection (one linear map narrowing from the widest input)"
                            f" in each of the {n_layers} layers")
+
+
+def output_projections(model: torch.nn.Module, n_layers: int) -> list[torch.nn.Module]:
+    """Each layer's FFN output projection, in layer order, all of one input width (d_ff)."""
+    return _layers(model, n_layers)[1]
+
+
+def layer_blocks(loaded) -> torch.nn.ModuleList:
+    """The transformer blocks of a compute.models.LoadedModel, in layer order (those holding its FFNs)."""
+    try:
+        return _layers(loaded.model, loaded.n_layers)[0]
+    except FFNNotFoundError as exc:
+        raise FFNNotFoundError(f"{loaded.name_or_path}: {exc}") from None
 
 
 def ffn_width(model: torch.nn.Module, n_layers: int) -> int | None:

@@ -9,6 +9,7 @@ Optionally the same pass captures each fact's FFN activations there (compute.ffn
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
 
@@ -64,13 +65,68 @@ def _only_at(head: torch.nn.Module, rows: torch.Tensor, cols: torch.Tensor):
         handle.remove()
 
 
-@torch.inference_mode()
-def _log_probs(loaded: LoadedModel, head, input_ids, attention_mask, rows, cols) -> torch.Tensor:
-    """log_softmax over the vocabulary at the (rows, cols) predicting positions, shape (n, vocab)."""
+def log_probs_at(loaded: LoadedModel, head, batch: "Batch") -> torch.Tensor:
+    """log_softmax over the vocabulary at the batch's predicting positions, shape (positions, vocab).
+
+    Gradients flow unless the caller runs it under torch.inference_mode()."""
     options = {"use_cache": False} if loaded.family == "causal" else {}
-    with _only_at(head, rows, cols):
-        logits = loaded.model(input_ids=input_ids, attention_mask=attention_mask, **options).logits
+    with _only_at(head, batch.rows, batch.cols):
+        logits = loaded.model(input_ids=batch.input_ids, attention_mask=batch.attention_mask, **options).logits
     return logits[0].float().log_softmax(dim=-1)
+
+
+@dataclass
+class Batch:
+    """Queries padded on the right into one model input (a causal LM's real tokens keep positions
+    0..n-1), on the model's device; predicting position m is (rows[m], cols[m]) and predicts gold[m]."""
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    rows: torch.Tensor
+    cols: torch.Tensor
+    gold: torch.Tensor
+
+    @property
+    def width(self) -> int:
+        return self.input_ids.shape[1]
+
+
+def gold_probs(log_probs: torch.Tensor, batch: Batch, n_rows: int) -> torch.Tensor:
+    """Per row of the batch, the probability of its gold object: exp of the summed gold log-probabilities."""
+    gold = log_probs.gather(1, batch.gold[:, None])[:, 0]
+    return torch.zeros(n_rows, device=gold.device).index_add(0, batch.rows, gold).exp()
+
+
+def full_match(log_probs: torch.Tensor, batch: Batch, n_rows: int) -> torch.Tensor:
+    """Per row of the batch, whether every predicting position's argmax is its gold id (the paper's P@1)."""
+    wrong = (log_probs.argmax(dim=-1) != batch.gold).long()
+    return torch.zeros(n_rows, dtype=torch.long, device=wrong.device).index_add(0, batch.rows, wrong) == 0
+
+
+def batch_inputs(loaded: LoadedModel, queries: list[Query], copies: int = 1) -> Batch:
+    """The model input of `queries`, each repeated `copies` times in a row (query i is rows
+    i * copies .. (i + 1) * copies - 1)."""
+    queries = [q for q in queries for _ in range(copies)]
+    width = max(len(q.input_ids) for q in queries)
+    pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
+    input_ids = torch.full((len(queries), width), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(queries), width), dtype=torch.long)
+    rows, cols, gold = [], [], []
+    for b, q in enumerate(queries):
+        input_ids[b, : len(q.input_ids)] = torch.tensor(q.input_ids)
+        attention_mask[b, : len(q.input_ids)] = 1
+        rows += [b] * len(q.mask_positions)
+        cols += q.mask_positions
+        gold += q.gold_ids
+    device = loaded.device
+    return Batch(input_ids.to(device), attention_mask.to(device), *(torch.tensor(v, device=device)
+                                                                      for v in (rows, cols, gold)))
+
+
+def build_for(loaded: LoadedModel, template: str, sub_label: str, obj_label: str) -> Query:
+    """The query of one fact for the model's family (compute.queries); QueryError when it cannot be built."""
+    build = build_query if loaded.family == "masked" else build_causal_query
+    return build(loaded.tokenizer, template, sub_label, obj_label, loaded.max_length)
 
 
 def _probe_batch(
@@ -78,32 +134,22 @@ def _probe_batch(
 ) -> tuple[list[dict], torch.Tensor | None]:
     """Predictions for a batch of queries, in the batch's order, and with `projections` each fact's
     FFN activations averaged over its predicting positions, float32 (facts, n_layers * d_ff) on the
-    model's device. Queries are padded on the right: a causal LM's real tokens keep positions 0..n-1."""
-    width = max(len(q.input_ids) for _, q in batch)
-    pad_id = loaded.tokenizer.pad_token_id if loaded.tokenizer.pad_token_id is not None else 0
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-    rows, cols, gold = [], [], []
-    for b, (_, q) in enumerate(batch):
-        input_ids[b, : len(q.input_ids)] = torch.tensor(q.input_ids)
-        attention_mask[b, : len(q.input_ids)] = 1
-        rows += [b] * len(q.mask_positions)
-        cols += q.mask_positions
-        gold += q.gold_ids
+    model's device."""
+    inputs = batch_inputs(loaded, [q for _, q in batch])
+    rows = inputs.rows.tolist()
     device = loaded.device
-    rows_t, cols_t = torch.tensor(rows, device=device), torch.tensor(cols, device=device)
-    inputs = (input_ids.to(device), attention_mask.to(device), rows_t, cols_t)
     means = None
-    if projections is None:
-        log_probs = _log_probs(loaded, head, *inputs)
-    else:
-        means = torch.empty((len(batch), len(projections), loaded.d_ff), device=device)
-        weights = torch.zeros((len(batch), len(rows)))  # weights[b, m] = 1/k when position m is fact b's
-        weights[rows, list(range(len(rows)))] = torch.tensor([1.0 / len(batch[b][1].mask_positions) for b in rows])
-        with capturing(projections, means, width, rows_t, cols_t, weights.to(device)):
-            log_probs = _log_probs(loaded, head, *inputs)
-        means = means.reshape(len(batch), -1)
-    gold_t = torch.tensor(gold, device=device)
+    with torch.inference_mode():
+        if projections is None:
+            log_probs = log_probs_at(loaded, head, inputs)
+        else:
+            means = torch.empty((len(batch), len(projections), loaded.d_ff), device=device)
+            weights = torch.zeros((len(batch), len(rows)))  # weights[b, m] = 1/k when position m is fact b's
+            weights[rows, list(range(len(rows)))] = torch.tensor([1.0 / len(batch[b][1].mask_positions) for b in rows])
+            with capturing(projections, means, inputs.width, inputs.rows, inputs.cols, weights.to(device)):
+                log_probs = log_probs_at(loaded, head, inputs)
+            means = means.reshape(len(batch), -1)
+    gold_t = inputs.gold
     pred = log_probs.argmax(dim=-1).tolist()
     gold_lp = log_probs.gather(1, gold_t[:, None])[:, 0].double().tolist()
     out, at = [], 0
@@ -184,14 +230,13 @@ def probe(
         projections = ffn_output_projections(loaded) if keeps else None
     except FFNNotFoundError as exc:
         raise ModelLoadError(str(exc)) from None
-    build = build_query if loaded.family == "masked" else build_causal_query
     columns = _fact_columns(facts)
     probed_at = datetime.now(timezone.utc)
     queries, skipped = [], []
     for i in range(len(columns["uuid"])):
         try:
             template, sub, obj = columns["template"][i], columns["sub_label"][i], columns["obj_label"][i]
-            queries.append((i, build(loaded.tokenizer, template, sub, obj, loaded.max_length)))
+            queries.append((i, build_for(loaded, template, sub, obj)))
         except QueryError as exc:
             skipped.append((i, {"skip_reason": exc.reason}))
     if skipped:

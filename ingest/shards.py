@@ -1,7 +1,8 @@
-"""Parquet shards written by the probe -> raw.predictions, raw.activations and raw.models.
+"""Parquet shards written by the probe, the attribution and the interventions -> raw.predictions,
+raw.activations, raw.attributions, raw.interventions and raw.models.
 
 Layout: <shard_dir>/<model slug>/model.json, and per language
-<model slug>/<lang>/predictions-<time>.parquet and activations-<time>.parquet.
+<model slug>/<lang>/<kind>-<time>.parquet, kind one of SCHEMAS.
 Each shard is loaded once, in its own transaction (predictions before activations); a shard that
 cannot be read, has the wrong columns or does not fit the model is refused with its path, and
 nothing loaded before it is lost. A shard is known by its path inside the shard folder, so a moved
@@ -26,8 +27,15 @@ from raw import db, tables
 # A predictions shard holds raw.predictions' rows without the loader's provenance columns.
 SHARD_SCHEMA = tables.PREDICTIONS.produced_schema()
 # An activations shard as loaded (the file may hold float16 vectors; they load as float32).
-SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": tables.activation_shard_schema()}
-TABLES = {"predictions": tables.PREDICTIONS, "activations": tables.ACTIVATIONS}
+SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": tables.activation_shard_schema(),
+           "attributions": tables.ATTRIBUTIONS.produced_schema(), "interventions": tables.INTERVENTIONS.produced_schema()}
+TABLES = {"predictions": tables.PREDICTIONS, "activations": tables.ACTIVATIONS, "attributions": tables.ATTRIBUTIONS,
+          "interventions": tables.INTERVENTIONS}
+# What a loaded row replaces: the earlier rows of its kind with the same values of these columns
+# (a prediction also replaces its fact's activations).
+KEYS = {"predictions": ("model_id", "lang", "uuid"), "activations": ("model_id", "lang", "uuid"),
+        "attributions": ("model_id", "lang", "uuid", "template_id"),
+        "interventions": ("model_id", "lang", "uuid", "template_id", "set_kind", "op")}
 MODEL_FILE = "model.json"
 
 
@@ -60,7 +68,7 @@ def write_shard(shard_dir: Path, table: pa.Table, kind: str = "predictions") -> 
     path = folder / f"{kind}-{stamp}.parquet"
     tmp = path.with_suffix(".tmp")
     table = table.select(SCHEMAS[kind].names)
-    pq.write_table(table.cast(SHARD_SCHEMA) if kind == "predictions" else table, tmp)
+    pq.write_table(table if kind == "activations" else table.cast(SCHEMAS[kind]), tmp)
     tmp.replace(path)
     return path
 
@@ -125,13 +133,13 @@ def _per_layer(table: pa.Table, model: dict) -> pa.Table:
     })
 
 
-def _replace_facts(con, table: pa.Table, kinds: tuple[str, ...]) -> None:
-    """Delete the rows of `kinds` that the facts of `table` already have."""
-    con.register("shard_facts", table.select(["model_id", "lang", "uuid"]))
+def _replace_facts(con, table: pa.Table, kind: str) -> None:
+    """Delete the rows that the rows of `table` (of `kind`) replace."""
+    key = ", ".join(KEYS[kind])
+    con.register("shard_facts", table.select(list(KEYS[kind])))
     try:
-        for kind in kinds:
-            con.execute(f"DELETE FROM raw.{kind} WHERE (model_id, lang, uuid) IN "
-                        "(SELECT (model_id, lang, uuid) FROM shard_facts)")
+        for replaced in ("predictions", "activations") if kind == "predictions" else (kind,):
+            con.execute(f"DELETE FROM raw.{replaced} WHERE ({key}) IN (SELECT ({key}) FROM shard_facts)")
     finally:
         con.unregister("shard_facts")
 
@@ -142,7 +150,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
     con = db.connect(database)
     try:
         loaded = {row[0] for row in con.execute(
-            "SELECT source FROM raw.load_batches WHERE kind IN ('predictions', 'activations')").fetchall()}
+            "SELECT source FROM raw.load_batches WHERE list_contains(?, kind)", [list(SCHEMAS)]).fetchall()}
         n_rows = 0
         for kind, schema in SCHEMAS.items():
             for path in sorted(root.glob(f"*/*/{kind}-*.parquet")) if root.exists() else []:
@@ -158,7 +166,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                         _check_activations(con, path, table, model)
                         table = _per_layer(table, model)
                     batch = db.new_batch(con, kind, name, path.parent.name, None, table.num_rows, 0)
-                    _replace_facts(con, table, ("predictions", "activations") if kind == "predictions" else (kind,))
+                    _replace_facts(con, table, kind)
                     db.insert(con, TABLES[kind], table, shard_file=name, load_batch=batch)
                 n_rows += table.num_rows
         return n_rows

@@ -78,7 +78,11 @@ _LINE = ("line_no", "INTEGER", "line number in source_file", True)
 LOAD_BATCHES = _table(
     "load_batches", "One row per load: what was read, its content hash, and how many rows it gave.",
     ("load_batch", "BIGINT", "load id, increasing (raw.load_batch_seq)", True),
+<<<<<<< HEAD
     ("kind", "TEXT", "what was loaded: a key of LOAD_KINDS in raw/tables.py (mlama, predictions, ...)", True),
+=======
+    ("kind", "TEXT", "mlama, predictions, activations, attributions, interventions, wikipedia or sizes", True),
+>>>>>>> neurons
     ("source", "TEXT", "directory, zip or shard file read", True),
     ("lang", "TEXT", "language loaded, when one"),
     ("content_sha256", "TEXT", "hash of what was read: the same hash again means nothing to do"),
@@ -165,6 +169,41 @@ ACTIVATIONS = _table(
     ("shard_file", "TEXT", "Parquet shard the row came from", True),
     _BATCH, _LOADED)
 
+ATTRIBUTIONS = _table(
+    "attributions", "Integrated-gradients attributions of the FFN neurons, one row per (model, lang, fact, "
+    "template) attributed: the neurons with attribution >= attribution_floor x the largest, highest first.",
+    ("model_id", "TEXT", "model identity (raw.models)", True),
+    ("lang", "TEXT", "language of the query", True),
+    ("uuid", "TEXT", "fact id", True),
+    ("template_id", "TEXT", "template of the query (mLAMA's own: mlama)", True),
+    ("ig_steps", "INTEGER", "m: midpoint steps of the integral", True),
+    ("gold_prob", "DOUBLE", "F(a): the model's probability of the gold object (product over its k tokens)", True),
+    ("max_attribution", "DOUBLE", "largest attribution over all layers", True),
+    ("neuron_ids", "INTEGER[]", "layer * d_ff + index of the kept neurons, highest attribution first", True),
+    ("attributions", "FLOAT[]", "their attributions, in the same order", True),
+    ("shard_file", "TEXT", "Parquet shard the row came from", True),
+    _BATCH, _LOADED)
+
+INTERVENTIONS = _table(
+    "interventions", "One row per (model, fact, set kind, op, language A of the set, language B of the "
+    "query): the gold object's probability before and after scaling the set's activations.",
+    ("model_id", "TEXT", "model identity (raw.models)", True),
+    ("lang", "TEXT", "B: language of the query intervened on", True),
+    ("uuid", "TEXT", "fact id", True),
+    ("template_id", "TEXT", "template of the query (mLAMA's own: mlama)", True),
+    ("set_kind", "TEXT", "probeless, knowledge, language_agnostic or random", True),
+    ("set_lang", "TEXT", "A: language the set was found in (NULL for language-agnostic sets, found across languages)"),
+    ("op", "TEXT", "suppress (x0) or enhance (x2)", True),
+    ("factor", "DOUBLE", "what the set's activations were multiplied by", True),
+    ("n_neurons", "INTEGER", "neurons in the set", True),
+    ("p_before", "DOUBLE", "gold object's probability without intervention", True),
+    ("p_after", "DOUBLE", "gold object's probability with the set scaled", True),
+    ("correct_before", "BOOLEAN", "full match without intervention", True),
+    ("correct_after", "BOOLEAN", "full match with the set scaled", True),
+    ("seed", "INTEGER", "seed of the random control sets", True),
+    ("shard_file", "TEXT", "Parquet shard the row came from", True),
+    _BATCH, _LOADED)
+
 WIKI_CORPORA = _table(
     "wiki_corpora", "One row per loaded (corpus, lang) text collection, with its statistics.",
     ("corpus", "TEXT", "corpus name", True),
@@ -224,6 +263,7 @@ LANGUAGE_SIZES = _table(
     ("size", "DOUBLE", "its value", True),
     _FILE, _LINE, _BATCH, _LOADED)
 
+<<<<<<< HEAD
 BUILDS = _table(
     "builds", "One row per good build (checked and published): what it saw, so that the next build checks, "
     "computes and publishes only what is new.",
@@ -246,9 +286,13 @@ LOAD_KINDS = {
     "sizes": (LANGUAGE_SIZES, QUARANTINE),
     "trace": (FACT_PRESENCE,),
 }
+=======
+TABLES = (LOAD_BATCHES, MLAMA_TEMPLATES, MLAMA_FACTS, QUARANTINE, MODELS, PREDICTIONS, ACTIVATIONS,
+          ATTRIBUTIONS, INTERVENTIONS, WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, LANGUAGE_SIZES)
+>>>>>>> neurons
 # The raw tables the SQL models read (the others serve the loaders and the tracer)
 READ_BY_MODELS = (MLAMA_FACTS, MLAMA_TEMPLATES, MODELS, PREDICTIONS, QUARANTINE, ACTIVATIONS, WIKI_CORPORA,
-                  FACT_PRESENCE, LANGUAGE_SIZES)
+                  FACT_PRESENCE, LANGUAGE_SIZES, ATTRIBUTIONS, INTERVENTIONS)
 
 
 

@@ -45,6 +45,20 @@ def test_demo_builds_a_published_warehouse_with_correct_predictions(built):
     assert "  not probed, [Y] before [X] in the template (object_before_subject): de 0, en 0, fr 0" in lines
 
 
+NEURON_MARTS = ("knowledge_neurons", "knowledge_neuron_overlap", "language_agnostic_neurons", "method_agreement",
+                "interventions", "intervention_summary", "intervention_by_fact_type")
+
+
+def test_demo_fills_every_neuron_mart(built):
+    settings, lines = built
+    con = duckdb.connect(str(settings.published_database), read_only=True)
+    counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in NEURON_MARTS}
+    kinds = {kind for (kind,) in con.execute("SELECT DISTINCT set_kind FROM interventions").fetchall()}
+    con.close()
+    assert all(counts.values()), counts
+    assert kinds == {"probeless", "knowledge", "language_agnostic", "random"}
+
+
 def test_second_run_reuses_everything(built, capsys):
     settings, _ = built
     lines = demo(settings, progress=False)

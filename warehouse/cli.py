@@ -131,6 +131,47 @@ def probe(model, **options):
     _echo(report.summary_lines() + ["run `factroots build` to update the published tables"])
 
 
+@cli.command()
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of the probed LM")
+@langs_option("every probed language")
+@click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
+@click.option("--batch-size", type=int, help="facts per pass; a pass holds batch size x ig_steps copies (default: 4)")
+@click.option("--limit", type=int, help="at most this many facts per language")
+@shared_options
+def attribute(model, **options):
+    """Integrated-gradients attributions of every FFN neuron.
+
+    For the facts the model predicts correctly (setting kn_population), one layer scaled at a
+    time with ig_steps midpoint steps. Resumable: facts already attributed are skipped."""
+    from warehouse.neurons import attribute as run_attribute
+    settings, progress = _start()
+    v = settings.variables
+    report = run_attribute(settings.build_database, model, settings.shard_dir, progress=progress,
+                           ig_steps=v["ig_steps"], attribution_floor=v["attribution_floor"],
+                           population=v["kn_population"], **_given(options))
+    _echo(report.summary_lines() + ["run `factroots build` to update the knowledge-neuron tables"])
+
+
+@cli.command()
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of the probed LM")
+@langs_option("every probed language")
+@click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
+@click.option("--batch-size", type=int, help="queries per forward pass (default: 32)")
+@shared_options
+def intervene(model, **options):
+    """Suppress and enhance the neuron sets of the last build.
+
+    PROBELESS top-k (setting intervention_k), knowledge neurons, language-agnostic neurons and a
+    seeded random control (setting intervention_seed), found in language A, applied to the fact's
+    query in every language B where it is correct. Resumable: queries done are skipped."""
+    from warehouse.neurons import intervene as run_intervene
+    settings, progress = _start()
+    v = settings.variables
+    report = run_intervene(settings.build_database, model, settings.shard_dir, progress=progress,
+                           k=v["intervention_k"], seed=v["intervention_seed"], **_given(options))
+    _echo(report.summary_lines() + ["run `factroots build` to update the intervention tables"])
+
+
 @cli.command("ingest-wikipedia")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("--lang", required=True, help="language code of the edition")

@@ -1,10 +1,12 @@
-"""The main job on the bundled default: tiny models, sample facts and texts, probe, trace, build."""
+"""The main job on the bundled default: tiny models, sample facts and texts, probe, trace, attribute,
+build, intervene, build."""
 from __future__ import annotations
 
 from compute.tiny import build_tiny_causal_model, build_tiny_model
 from ingest.mlama import ingest_mlama
 from ingest.wikipedia import ingest_wikipedia
 from warehouse.build import build, summary
+from warehouse.neurons import attribute, intervene
 from warehouse.probing import probe
 from warehouse.settings import ROOT, Settings
 from warehouse.tracing import trace
@@ -26,7 +28,17 @@ def demo(settings: Settings, progress: bool = True) -> list[str]:
                                   dump_date="2026-11-01", workers=1, progress=progress)
         lines += report.summary_lines()
     lines += trace(settings.build_database, progress=progress).summary_lines()
-    for folder in (model_dir, causal_dir):
-        lines += probe(settings.build_database, str(folder), settings.shard_dir, progress=progress).summary_lines()
+    models = [str(model_dir), str(causal_dir)]
+    for model in models:
+        lines += probe(settings.build_database, model, settings.shard_dir, progress=progress).summary_lines()
+    v = settings.variables
+    for model in models:
+        lines += attribute(settings.build_database, model, settings.shard_dir, ig_steps=v["ig_steps"],
+                           attribution_floor=v["attribution_floor"], population=v["kn_population"],
+                           progress=progress).summary_lines()
+    build(settings, progress)  # the neuron sets the interventions read
+    for model in models:
+        lines += intervene(settings.build_database, model, settings.shard_dir, k=v["intervention_k"],
+                           seed=v["intervention_seed"], progress=progress).summary_lines()
     build(settings, progress)
     return lines + summary(settings)

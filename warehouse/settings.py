@@ -25,6 +25,14 @@ RULES = {
     "probeless_population": (lambda v: v in ("correct", "all"), '"correct" or "all"'),
     "theta": (lambda v: 0 <= v <= 1, "between 0 and 1"),
     "theta_grid": (lambda v: v and all(0 <= t <= 1 for t in v), "a non-empty list of numbers between 0 and 1"),
+    "ig_steps": (lambda v: v >= 1, "at least 1"),
+    "attribution_floor": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "kn_population": (lambda v: v in ("correct", "all"), '"correct" or "all"'),
+    "kn_threshold": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "kn_query_share": (lambda v: 0 < v <= 1, "above 0 and at most 1"),
+    "laa_threshold": (lambda v: 0 <= v <= 1, "between 0 and 1"),
+    "laa_min_languages": (lambda v: v >= 1, "at least 1"),
+    "intervention_k": (lambda v: v >= 1, "at least 1"),
     "memory_limit": (lambda v: re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", v, re.I), 'a size such as "8GB"'),
 }
 # `name = value  # explanation` in sqlmesh.toml
