@@ -78,11 +78,7 @@ _LINE = ("line_no", "INTEGER", "line number in source_file", True)
 LOAD_BATCHES = _table(
     "load_batches", "One row per load: what was read, its content hash, and how many rows it gave.",
     ("load_batch", "BIGINT", "load id, increasing (raw.load_batch_seq)", True),
-<<<<<<< HEAD
     ("kind", "TEXT", "what was loaded: a key of LOAD_KINDS in raw/tables.py (mlama, predictions, ...)", True),
-=======
-    ("kind", "TEXT", "mlama, predictions, activations, attributions, interventions, wikipedia or sizes", True),
->>>>>>> neurons
     ("source", "TEXT", "directory, zip or shard file read", True),
     ("lang", "TEXT", "language loaded, when one"),
     ("content_sha256", "TEXT", "hash of what was read: the same hash again means nothing to do"),
@@ -263,7 +259,6 @@ LANGUAGE_SIZES = _table(
     ("size", "DOUBLE", "its value", True),
     _FILE, _LINE, _BATCH, _LOADED)
 
-<<<<<<< HEAD
 BUILDS = _table(
     "builds", "One row per good build (checked and published): what it saw, so that the next build checks, "
     "computes and publishes only what is new.",
@@ -275,21 +270,19 @@ BUILDS = _table(
     primary_key="build_no")
 
 TABLES = (LOAD_BATCHES, BUILDS, MLAMA_TEMPLATES, MLAMA_FACTS, QUARANTINE, MODELS, PREDICTIONS, ACTIVATIONS,
-          WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, LANGUAGE_SIZES)
+          ATTRIBUTIONS, INTERVENTIONS, WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, LANGUAGE_SIZES)
 # The raw tables each kind of load batch writes or deletes from: a build checks and publishes anew
 # the marts that depend on them. A kind missing here makes the next build check and publish everything.
 LOAD_KINDS = {
     "mlama": (MLAMA_FACTS, MLAMA_TEMPLATES, QUARANTINE),
     "predictions": (MODELS, PREDICTIONS, ACTIVATIONS),
     "activations": (MODELS, ACTIVATIONS),
+    "attributions": (MODELS, ATTRIBUTIONS),
+    "interventions": (MODELS, INTERVENTIONS),
     "wikipedia": (WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, QUARANTINE),
     "sizes": (LANGUAGE_SIZES, QUARANTINE),
     "trace": (FACT_PRESENCE,),
 }
-=======
-TABLES = (LOAD_BATCHES, MLAMA_TEMPLATES, MLAMA_FACTS, QUARANTINE, MODELS, PREDICTIONS, ACTIVATIONS,
-          ATTRIBUTIONS, INTERVENTIONS, WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, LANGUAGE_SIZES)
->>>>>>> neurons
 # The raw tables the SQL models read (the others serve the loaders and the tracer)
 READ_BY_MODELS = (MLAMA_FACTS, MLAMA_TEMPLATES, MODELS, PREDICTIONS, QUARANTINE, ACTIVATIONS, WIKI_CORPORA,
                   FACT_PRESENCE, LANGUAGE_SIZES, ATTRIBUTIONS, INTERVENTIONS)
