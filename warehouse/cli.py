@@ -48,6 +48,13 @@ def langs_option(help_text: str):
     return click.option("--langs", callback=split, help=f"comma-separated language codes (default: {help_text})")
 
 
+def ray_option(what: str):
+    """--ray [ADDRESS]: run on Ray; no address starts (or joins) a Ray on this machine."""
+    return click.option("--ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+                        help=f"{what} on a Ray cluster: `auto` (the running cluster), its address, or no value "
+                             f"(a Ray on this machine); needs the ray extra (default: this process)")
+
+
 def _given(options: dict) -> dict:
     """The options given on the command line; the called function's defaults stand for the others."""
     return {name: value for name, value in options.items() if value is not None}
@@ -117,14 +124,19 @@ def ingest_mlama(source, **options):
               help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
 @click.option("--activation-dtype", type=click.Choice(list(tables.ACTIVATION_TYPES)),
               help="precision of the activation shards (default: float16)")
+@ray_option("probe")
+@click.option("--shard-dir", help="where the probe's shards go: a path or a pyarrow URI (s3://...) every Ray node "
+                                  "reaches (default: shards/ in the data directory)")
 @shared_options
-def probe(model, **options):
+def probe(model, shard_dir, **options):
     """Probe the loaded facts with a masked LM.
 
-    Resumable: facts already probed by the same model are skipped."""
+    Resumable: facts already probed by the same model are skipped. With --ray, one worker per GPU
+    (or CPU) of the cluster loads the model once and writes the same shards."""
     from warehouse.probing import probe as run_probe
     settings, progress = _start()
-    report = run_probe(settings.build_database, model, settings.shard_dir, progress=progress, **_given(options))
+    report = run_probe(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
+                       **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the published tables"])
 
 
