@@ -178,6 +178,34 @@ def trace(**options):
     _echo(run_trace(settings.build_database, progress=progress, **_given(options)).summary_lines())
 
 
+@cli.command("trace-corpus")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--lang", required=True, help="language of the corpus (its mLAMA facts are traced)")
+@click.option("--tokenizer", default=DEFAULT_MODEL, show_default=True,
+              help="hub id or path whose tokenizer cuts the segments")
+@click.option("--corpus", help="corpus name (default: the name of SOURCE)")
+@click.option("--text-field", help="JSON field or Parquet column holding the text (default: text)")
+@click.option("--id-field", help="JSON field or Parquet column holding the document id (default: id)")
+@click.option("--max-tokens", type=int, help="longest segment in tokens (default: 512)")
+@click.option("--dump-date", help="date of the corpus, YYYY-MM-DD")
+@click.option("--workers", type=int, help="local worker processes (default: all cores)")
+@ray_option("trace the shards")
+@shared_options
+def trace_corpus(source, lang, tokenizer, **options):
+    """Trace the facts of one language through a sharded corpus, exactly.
+
+    SOURCE is a file or a tree of shards on a disk every worker reaches: JSON lines (plain, .gz,
+    .bz2, .zst), WikiExtractor output or Parquet with a text column. Each shard is cut into segments
+    and matched as ingest-wikipedia and trace do, without storing its text; resumable per shard; a
+    shard that cannot be read is quarantined and the others count."""
+    from transformers import AutoTokenizer
+    from warehouse.corpus_tracing import trace_corpus as run_trace_corpus
+    settings, progress = _start()
+    report = run_trace_corpus(settings.build_database, source, lang, AutoTokenizer.from_pretrained(tokenizer),
+                              progress=progress, **_given(options))
+    _echo(report.summary_lines())
+
+
 @cli.command("ingest-sizes")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--source", help="name of the table (default: the file name)")
