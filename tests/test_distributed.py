@@ -122,6 +122,28 @@ def test_probing_on_ray_with_a_worker_killed_mid_run_equals_the_local_path(clust
         == [(n_blocks,)]
 
 
+def test_tracing_a_corpus_on_ray_equals_the_local_path(cluster, tmp_path):
+    from test_corpus_tracing import FACTS, PRESENCE, corpus
+    from test_wikipedia import word_tokenizer
+    from warehouse.corpus_tracing import trace_corpus
+
+    source = corpus(tmp_path / "web")
+    found = {}
+    for name, ray_address in (("local", None), ("ray", cluster.address)):
+        settings = load_settings(tmp_path / name)
+        release = write_release(tmp_path / f"{name}-rel", {"en": {"templates": {"P1": "[X] is in [Y] ."},
+                                                                  "facts": {"P1": FACTS}}})
+        ingest_mlama(settings.build_database, release, progress=False)
+        report = trace_corpus(settings.build_database, source, "en", word_tokenizer(), max_tokens=4, workers=2,
+                              ray=ray_address, progress=False)
+        assert report.n_traced == 4 and len(report.quarantined) == 1
+        found[name] = (rows(settings.build_database, PRESENCE, ["web"]),
+                       rows(settings.build_database, "SELECT shard, is_quarantined, n_documents, n_segments, n_tokens, "
+                                                     "n_bytes FROM raw.corpus_shards ORDER BY shard"))
+    assert found["ray"] == found["local"]
+    assert [row[0] for row in found["ray"][0] if row[1]] == ["u1", "u3"]
+
+
 def test_a_block_retried_after_its_shards_were_written_writes_nothing(tmp_path, model_dir):
     settings = warehouse(tmp_path, "retry", 3)
     facts = rows(settings.build_database, "SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label "
