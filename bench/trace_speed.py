@@ -130,7 +130,7 @@ def one_run(args) -> dict:
     import duckdb
 
     from compute.models import mbert_tokenizer
-    from compute.tracing import _Tracer, normalise, trace_parallel
+    from compute.tracing import Tracer, normalise, trace_parallel
     from ingest.wikipedia import DUCKDB_MEMORY_LIMIT, ingest_wikipedia
 
     work = Path(tempfile.mkdtemp(prefix="trace_speed_", dir=args.tmp))
@@ -161,7 +161,7 @@ def one_run(args) -> dict:
             "main_peak_mb": sampler.main_mb, "worker_peak_mb": sampler.worker_mb, "total_peak_mb": sampler.total_mb,
         }
         if args.compare:
-            result |= compare(con, facts, args.lang, work, _Tracer, normalise, args.sql_mb)
+            result |= compare(con, facts, args.lang, work, Tracer, normalise, args.sql_mb)
         con.close()
         return result
     finally:

@@ -44,7 +44,7 @@ class TraceRow(NamedTuple):
     present: bool
 
 
-class _Tracer:
+class Tracer:
     """The facts of one language, ready to be looked for in chunks of segments."""
 
     def __init__(self, facts: list[tuple[str, str, str]], lang: str):
@@ -107,15 +107,15 @@ def trace(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, s
     """One TraceRow per fact (uuid, sub_label, obj_label), in the facts' order, from one pass over
     the (segment_id, text) pairs of a language's corpus."""
     facts = list(facts)
-    return _rows(facts, _Tracer(facts, lang).count(segments))
+    return _rows(facts, Tracer(facts, lang).count(segments))
 
 
-_WORKER_TRACER: _Tracer | None = None
+_WORKER_TRACER: Tracer | None = None
 
 
 def _init_worker(facts: list[tuple[str, str, str]], lang: str) -> None:
     global _WORKER_TRACER
-    _WORKER_TRACER = _Tracer(facts, lang)
+    _WORKER_TRACER = Tracer(facts, lang)
 
 
 def _count_chunk(chunk: list[tuple[int, str]]) -> dict[int, list[int]]:

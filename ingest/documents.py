@@ -1,10 +1,11 @@
 """WikiExtractor output (or plain text) -> Documents, and a Problem for each rejected one.
 
 Input: one file or a directory tree (`AA/wiki_00`, ...; files read in path order, hidden files
-skipped), each plain, gzip or bzip2 (told by its first bytes, not its name). A file's format is
+skipped), each plain, gzip, bzip2 or zstandard (told by its first bytes, not its name). A file's format is
 told by its first non-blank line: `{` or a whole JSON array starts JSON lines (`--json`), `<doc`
 the `<doc ...>` text format, anything else plain text with one document per non-blank line
-(doc_id `file:line`); `fmt` forces one. In the `<doc>` format the title line WikiExtractor writes
+(doc_id `file:line`); `fmt` forces one. JSON lines name their document id and text by the
+fields `id` and `text` (other corpora's names can be given: `url`, `content`, ...). In the `<doc>` format the title line WikiExtractor writes
 after the tag is dropped, as `--json` output has none.
 
 What a corpus file must be, else it is refused whole by a Problem of a FILE_REFUSALS kind, at the
@@ -27,12 +28,15 @@ from __future__ import annotations
 import bz2
 import gzip
 import html
+import io
 import json
 import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
+
+import pyarrow as pa
 
 from ingest.problems import IngestError, Problem
 
@@ -41,6 +45,7 @@ _DOC_OPEN = re.compile(rb"<doc(\s[^\n]*)?>\s*$")
 _ATTRIBUTE = re.compile(r'(\w+)="(.*?)"(?=\s+\w+="|\s*$)')
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _UTF8_BOM = b"\xef\xbb\xbf"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 _FOREIGN_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32-LE"), (b"\x00\x00\xfe\xff", "UTF-32-BE"),
                  (b"\xff\xfe", "UTF-16-LE"), (b"\xfe\xff", "UTF-16-BE"))
 _FORMAT_NAMES = {"json": "WikiExtractor JSON-lines file", "doc": "WikiExtractor <doc> file",
@@ -96,13 +101,15 @@ def _encoding_refusal(line_no: int, line: bytes) -> _Refused | None:
 
 
 def _lines(path: Path, on_read: Callable[[int], None] | None) -> Iterator[tuple[int, bytes]]:
-    """(line number, line without its line end) of a plain, gzip or bzip2 file; _Refused at the
-    first line that shows it is not UTF-8 text."""
+    """(line number, line without its line end) of a plain, gzip, bzip2 or zstandard file; _Refused at
+    the first line that shows it is not UTF-8 text."""
     with open(path, "rb") as raw:
-        magic = raw.read(3)
+        magic = raw.read(4)
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw) if magic[:2] == b"\x1f\x8b" else \
-            bz2.BZ2File(raw) if magic == b"BZh" else raw
+            bz2.BZ2File(raw) if magic[:3] == b"BZh" else \
+            io.BufferedReader(pa.CompressedInputStream(pa.PythonFile(raw, mode="r"), "zstd")) \
+            if magic == _ZSTD_MAGIC else raw
         done = 0
         for line_no, line in enumerate(stream, start=1):
             if refusal := _encoding_refusal(line_no, line):
@@ -161,7 +168,7 @@ def _encodable(document: Document) -> Document | Problem:
     return document
 
 
-def _parse_json(lines, name: str):
+def _parse_json(lines, name: str, text_field: str = "text", id_field: str = "id"):
     for line_no, line in lines:
         if not line.strip():
             continue
@@ -177,13 +184,14 @@ def _parse_json(lines, name: str):
         if not isinstance(record, dict):
             yield Problem(name, line_no, "malformed_json", "line is not a JSON object")
             continue
-        missing = [key for key, kinds in (("id", (str, int)), ("text", str)) if not isinstance(record.get(key), kinds)]
+        missing = [key for key, kinds in ((id_field, (str, int)), (text_field, str))
+                   if not isinstance(record.get(key), kinds)]
         if missing:
             yield Problem(name, line_no, "missing_field", "missing or not a string: " + ", ".join(missing))
             continue
         title, url = record.get("title"), record.get("url")
-        document = Document(str(record["id"]), title if isinstance(title, str) else None,
-                            url if isinstance(url, str) else None, record["text"], name, line_no)
+        document = Document(str(record[id_field]), title if isinstance(title, str) else None,
+                            url if isinstance(url, str) else None, record[text_field], name, line_no)
         yield _encodable(document) if b"\\ud" in line.lower() else document
 
 
@@ -276,26 +284,28 @@ class _Tally:
         return None
 
 
-def iter_documents(source: str | Path, fmt: str = "auto",
-                   on_read: Callable[[int], None] | None = None) -> Iterator[Document | Problem]:
+def iter_documents(source: str | Path, fmt: str = "auto", on_read: Callable[[int], None] | None = None,
+                   text_field: str = "text", id_field: str = "id") -> Iterator[Document | Problem]:
     """Every Document of a file or directory tree, and a Problem for each rejected one, in file order;
     a file that breaks a rule of the module doc ends with one file Problem.
 
-    `on_read(n)` is told the source bytes (compressed, as on disk) read since its last call."""
+    `on_read(n)` is told the source bytes (compressed, as on disk) read since its last call;
+    `text_field` and `id_field` name a JSON line's text and document id."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+    parsers = {**_PARSERS, "json": lambda lines, name: _parse_json(lines, name, text_field, id_field)}
     for path, name in input_files(Path(source)):
         tally, file_fmt, damage = _Tally(name), fmt, None
         try:
             file_fmt, lines = _detect(_lines(path, on_read)) if fmt == "auto" else (fmt, _lines(path, on_read))
-            for item in _PARSERS[file_fmt](lines, name):
+            for item in parsers[file_fmt](lines, name):
                 tally.add(item)
                 yield item
         except _Refused as refusal:
             line_no, detail = refusal.args
             yield Problem(name, line_no, "refused_encoding", detail)
             continue
-        except (OSError, EOFError, zlib.error) as error:  # a damaged compressed stream
+        except (OSError, EOFError, zlib.error, pa.ArrowException) as error:  # a damaged compressed stream
             damage = Problem(name, tally.last_line or None, DAMAGED,
                              f"{str(error) or type(error).__name__}; {tally.n_documents:,} documents read "
                              f"before the damage")

@@ -2,7 +2,10 @@
 raw.activations, raw.attributions, raw.interventions and raw.models.
 
 Layout: <shard_dir>/<model slug>/model.json, and per language
-<model slug>/<lang>/<kind>-<time>.parquet, kind one of SCHEMAS.
+<model slug>/<lang>/<kind>-<name>.parquet, kind one of SCHEMAS (<name>: the time written, or the
+name of a block of a distributed run). The shard folder is a local path or a pyarrow filesystem URI
+(`s3://bucket/shards`, `gs://...`, `file:///nfs/shards`), so that workers on other machines can
+write where the loader reads.
 Each shard is loaded once, in its own transaction (predictions before activations); a shard that
 cannot be read, has the wrong columns or does not fit the model is refused with its path, and
 nothing loaded before it is lost. A shard is known by its path inside the shard folder, so a moved
@@ -13,6 +16,8 @@ loading its activations replaces its earlier activations.
 from __future__ import annotations
 
 import json
+import os
+import posixpath
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from raw import db, tables
@@ -43,57 +49,89 @@ class ShardError(Exception):
     """A shard or model description that cannot be loaded."""
 
 
+def filesystem(shard_dir: str | Path) -> tuple[pafs.FileSystem, str]:
+    """The filesystem and root path of a shard folder: a local path, or a URI pyarrow knows."""
+    if isinstance(shard_dir, str) and "://" in shard_dir:
+        return pafs.FileSystem.from_uri(shard_dir)
+    return pafs.LocalFileSystem(), Path(shard_dir).absolute().as_posix()
+
+
+def _slug(model_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
+
+
 def model_dir(shard_dir: Path, model_id: str) -> Path:
-    """The folder holding one model's shards."""
-    return Path(shard_dir) / re.sub(r"[^A-Za-z0-9._-]+", "_", model_id)
+    """The folder holding one model's shards (a local shard folder)."""
+    return Path(shard_dir) / _slug(model_id)
 
 
-def write_model(shard_dir: Path, row: dict) -> Path:
+def _shown(fs: pafs.FileSystem, path: str) -> Path | str:
+    """A path as returned and named in errors: a Path on the local disk, else the URI."""
+    return Path(path) if isinstance(fs, pafs.LocalFileSystem) else f"{fs.type_name}://{path}"
+
+
+def write_model(shard_dir: str | Path, row: dict) -> Path | str:
     """Describe the model next to its shards, so the shards can be loaded on their own."""
-    folder = model_dir(shard_dir, row["model_id"])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / MODEL_FILE
-    path.write_text(json.dumps(row, indent=1, sort_keys=True))
-    return path
+    fs, root = filesystem(shard_dir)
+    folder = posixpath.join(root, _slug(row["model_id"]))
+    fs.create_dir(folder, recursive=True)
+    path = posixpath.join(folder, MODEL_FILE)
+    with fs.open_output_stream(path) as out:
+        out.write(json.dumps(row, indent=1, sort_keys=True).encode())
+    return _shown(fs, path)
 
 
-def write_shard(shard_dir: Path, table: pa.Table, kind: str = "predictions") -> Path:
-    """Write one (model, lang) chunk of `kind`; the file appears whole or not at all."""
+def shard_path(shard_dir: str | Path, model_id: str, lang: str, kind: str, name: str) -> tuple[pafs.FileSystem, str]:
+    """Where the `kind` shard `name` of (model, lang) lives: its filesystem and path."""
+    fs, root = filesystem(shard_dir)
+    return fs, posixpath.join(root, _slug(model_id), lang, f"{kind}-{name}.parquet")
+
+
+def write_shard(shard_dir: str | Path, table: pa.Table, kind: str = "predictions",
+                name: str | None = None) -> Path | str:
+    """Write one (model, lang) chunk of `kind`, named `name` (default: the time); the file appears
+    whole or not at all (written under a temporary name, then renamed)."""
     model_ids, langs = set(table["model_id"].to_pylist()), set(table["lang"].to_pylist())
     if len(model_ids) != 1 or len(langs) != 1:
         raise ValueError("a shard holds exactly one model and one language")
-    folder = model_dir(shard_dir, model_ids.pop()) / langs.pop()
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    path = folder / f"{kind}-{stamp}.parquet"
-    tmp = path.with_suffix(".tmp")
+    name = name or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    fs, path = shard_path(shard_dir, model_ids.pop(), langs.pop(), kind, name)
+    fs.create_dir(posixpath.dirname(path), recursive=True)
+    tmp = f"{path[:-len('.parquet')]}.{os.getpid()}.tmp"
     table = table.select(SCHEMAS[kind].names)
-    pq.write_table(table if kind == "activations" else table.cast(SCHEMAS[kind]), tmp)
-    tmp.replace(path)
-    return path
+    pq.write_table(table if kind == "activations" else table.cast(SCHEMAS[kind]), tmp, filesystem=fs)
+    fs.move(tmp, path)
+    return _shown(fs, path)
 
 
-def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
+def shard_exists(shard_dir: str | Path, model_id: str, lang: str, kind: str, name: str) -> bool:
+    fs, path = shard_path(shard_dir, model_id, lang, kind, name)
+    return fs.get_file_info(path).type == pafs.FileType.File
+
+
+def _read_shard(fs: pafs.FileSystem, path: str, schema: pa.Schema) -> pa.Table:
+    shown = _shown(fs, path)
     try:
-        table = pq.read_table(path)
+        table = pq.read_table(path, filesystem=fs)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
-        raise ShardError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
+        raise ShardError(f"{shown}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
-        raise ShardError(f"{path}: missing column(s) {', '.join(missing)}")
+        raise ShardError(f"{shown}: missing column(s) {', '.join(missing)}")
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-        raise ShardError(f"{path}: columns of the wrong type ({str(error).splitlines()[0]})") from error
+        raise ShardError(f"{shown}: columns of the wrong type ({str(error).splitlines()[0]})") from error
 
 
-def _register_model(con, folder: Path) -> dict:
-    path = folder / MODEL_FILE
+def _register_model(con, fs: pafs.FileSystem, folder: str) -> dict:
+    path = posixpath.join(folder, MODEL_FILE)
     try:
-        row = json.loads(path.read_text())
+        with fs.open_input_stream(path) as stream:
+            row = json.loads(stream.read())
         row["model_id"]
     except (OSError, ValueError, KeyError) as error:
-        raise ShardError(f"{path}: no readable model description ({error})") from error
+        raise ShardError(f"{_shown(fs, path)}: no readable model description ({error})") from error
     columns = ["model_id", "name_or_path", "revision", "weights_sha256", "family", "model_class", "tokenizer_class",
                "n_layers", "d_ff", "vocab_size", "max_length"]
     con.execute(
@@ -144,28 +182,42 @@ def _replace_facts(con, table: pa.Table, kind: str) -> None:
         con.unregister("shard_facts")
 
 
+def _shard_names(fs: pafs.FileSystem, root: str) -> dict[str, list[str]]:
+    """kind -> its shards under root, as paths relative to it (<model>/<lang>/<kind>-*.parquet), sorted.
+
+    One listing for all kinds: a writer renames a block's predictions into place before its
+    activations, so every activations shard listed has its predictions listed (or loaded before)."""
+    found = fs.get_file_info(pafs.FileSelector(root, recursive=True, allow_not_found=True))
+    names = sorted(posixpath.relpath(info.path, root) for info in found if info.type == pafs.FileType.File)
+    return {kind: [name for name in names if re.fullmatch(rf"[^/]+/[^/]+/{kind}-[^/]*\.parquet", name)]
+            for kind in SCHEMAS}
+
+
 def load_shards(database: str | Path, shard_dir: str | Path) -> int:
     """Load every shard under `shard_dir` that is not loaded yet. Returns the rows loaded."""
-    root = Path(shard_dir)
+    fs, root = filesystem(shard_dir)
     con = db.connect(database)
     try:
         loaded = {row[0] for row in con.execute(
             "SELECT source FROM raw.load_batches WHERE list_contains(?, kind)", [list(SCHEMAS)]).fetchall()}
         n_rows = 0
+        listed = _shard_names(fs, root)
         for kind, schema in SCHEMAS.items():
-            for path in sorted(root.glob(f"*/*/{kind}-*.parquet")) if root.exists() else []:
-                name = path.relative_to(root).as_posix()
+            for name in listed[kind]:
                 if name in loaded:
                     continue
-                table = _read_shard(path, schema)
+                path = posixpath.join(root, name)
+                shown = _shown(fs, path)
+                table = _read_shard(fs, path, schema)
+                folder, lang = posixpath.dirname(posixpath.dirname(path)), posixpath.basename(posixpath.dirname(path))
                 with db.transaction(con):
-                    model = _register_model(con, path.parents[1])
+                    model = _register_model(con, fs, folder)
                     if set(table["model_id"].to_pylist()) != {model["model_id"]}:
-                        raise ShardError(f"{path}: rows of another model than {model['model_id']}")
+                        raise ShardError(f"{shown}: rows of another model than {model['model_id']}")
                     if kind == "activations":
-                        _check_activations(con, path, table, model)
+                        _check_activations(con, shown, table, model)
                         table = _per_layer(table, model)
-                    batch = db.new_batch(con, kind, name, path.parent.name, None, table.num_rows, 0)
+                    batch = db.new_batch(con, kind, name, lang, None, table.num_rows, 0)
                     _replace_facts(con, table, kind)
                     db.insert(con, TABLES[kind], table, shard_file=name, load_batch=batch)
                 n_rows += table.num_rows

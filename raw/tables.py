@@ -107,7 +107,7 @@ MLAMA_FACTS = _table(
 
 QUARANTINE = _table(
     "quarantine", "Rows that failed validation at ingest, with the file, line and reason.",
-    ("kind", "TEXT", "the load: mlama, wikipedia or sizes", True),
+    ("kind", "TEXT", "the load: mlama, wikipedia, corpus (trace-corpus) or sizes", True),
     ("lang", "TEXT", "language of the load, when one"),
     ("source_file", "TEXT", "file the row was read from", True),
     ("line_no", "INTEGER", "line number in source_file (NULL for a whole file or folder)"),
@@ -245,10 +245,39 @@ FACT_PRESENCE = _table(
     ("uuid", "TEXT", "fact id", True),
     ("is_present", "BOOLEAN", "some segment holds both normalised labels", True),
     ("n_segments", "BIGINT", "segments holding both", True),
-    ("example_segment_id", "BIGINT", "the smallest such segment id"),
+    ("example_segment_id", "BIGINT", "the smallest such segment id (corpora loaded by ingest-wikipedia)"),
     ("corpus_batch", "BIGINT", "corpus load traced", True),
     ("facts_batch", "BIGINT", "mLAMA load traced", True),
-    ("traced_at", "TIMESTAMPTZ", "when the language was traced", True))
+    ("traced_at", "TIMESTAMPTZ", "when the language was traced", True),
+    ("example_shard", "TEXT", "file of the first such segment, for sharded corpora (trace-corpus)"),
+    ("example_doc_id", "TEXT", "document of the first such segment"),
+    ("example_seg_no", "INTEGER", "its position in the document, 0-based"))
+
+CORPUS_SHARDS = _table(
+    "corpus_shards", "One row per shard of a sharded corpus traced by `factroots trace-corpus`, with its statistics.",
+    ("corpus", "TEXT", "corpus name", True),
+    ("lang", "TEXT", "language", True),
+    ("shard", "TEXT", "file, relative to the corpus root", True),
+    ("fingerprint", "TEXT", "sha256 of its name, size, modification time and what it was traced for", True),
+    ("is_quarantined", "BOOLEAN", "the shard could not be read: it counts for nothing", True),
+    ("n_quarantined", "BIGINT", "records of a readable shard quarantined (not JSON, no text, ...)", True),
+    ("problem", "TEXT", "why the shard could not be read, else its first quarantined record (line: kind: detail)"),
+    ("n_documents", "BIGINT", "documents", True),
+    ("n_segments", "BIGINT", "segments", True),
+    ("n_tokens", "BIGINT", "tokens", True),
+    ("n_bytes", "BIGINT", "UTF-8 bytes of the documents' text", True),
+    ("traced_at", "TIMESTAMPTZ", "when the shard was traced", True))
+
+SHARD_FACT_COUNTS = _table(
+    "shard_fact_counts", "Per shard and fact found in it: segments holding both labels and the first of them "
+    "(merged into raw.fact_presence).",
+    ("corpus", "TEXT", "corpus name", True),
+    ("lang", "TEXT", "language", True),
+    ("shard", "TEXT", "file, relative to the corpus root", True),
+    ("uuid", "TEXT", "fact id", True),
+    ("n_segments", "BIGINT", "segments of the shard holding both labels", True),
+    ("example_doc_id", "TEXT", "document of the first such segment", True),
+    ("example_seg_no", "INTEGER", "its position in the document, 0-based", True))
 
 LANGUAGE_SIZES = _table(
     "language_sizes", "User-supplied per-language corpus sizes (e.g. the paper's Wikipedia sizes), one row "
@@ -270,7 +299,8 @@ BUILDS = _table(
     primary_key="build_no")
 
 TABLES = (LOAD_BATCHES, BUILDS, MLAMA_TEMPLATES, MLAMA_FACTS, QUARANTINE, MODELS, PREDICTIONS, ACTIVATIONS,
-          ATTRIBUTIONS, INTERVENTIONS, WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, LANGUAGE_SIZES)
+          ATTRIBUTIONS, INTERVENTIONS, WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, FACT_PRESENCE, CORPUS_SHARDS,
+          SHARD_FACT_COUNTS, LANGUAGE_SIZES)
 # The raw tables each kind of load batch writes or deletes from: a build checks and publishes anew
 # the marts that depend on them. A kind missing here makes the next build check and publish everything.
 LOAD_KINDS = {
@@ -282,6 +312,7 @@ LOAD_KINDS = {
     "wikipedia": (WIKI_CORPORA, WIKI_DOCUMENTS, WIKI_SEGMENTS, QUARANTINE),
     "sizes": (LANGUAGE_SIZES, QUARANTINE),
     "trace": (FACT_PRESENCE,),
+    "corpus": (WIKI_CORPORA, QUARANTINE, FACT_PRESENCE, CORPUS_SHARDS, SHARD_FACT_COUNTS),
 }
 # The raw tables the SQL models read (the others serve the loaders and the tracer)
 READ_BY_MODELS = (MLAMA_FACTS, MLAMA_TEMPLATES, MODELS, PREDICTIONS, QUARANTINE, ACTIVATIONS, WIKI_CORPORA,

@@ -130,10 +130,10 @@ def test_a_probe_resumed_after_a_crash_between_its_two_shards_duplicates_nothing
     loaded = release_and_model(tmp_path, settings)
     write = shards.write_shard
 
-    def crash_before_activations(shard_dir, table, kind="predictions"):
+    def crash_before_activations(shard_dir, table, kind="predictions", name=None):
         if kind == "activations":
             raise KeyboardInterrupt
-        return write(shard_dir, table, kind)
+        return write(shard_dir, table, kind, name)
 
     monkeypatch.setattr(shards, "write_shard", crash_before_activations)
     with pytest.raises(KeyboardInterrupt):

@@ -48,6 +48,13 @@ def langs_option(help_text: str):
     return click.option("--langs", callback=split, help=f"comma-separated language codes (default: {help_text})")
 
 
+def ray_option(what: str):
+    """--ray [ADDRESS]: run on Ray; no address starts (or joins) a Ray on this machine."""
+    return click.option("--ray", is_flag=False, flag_value="", default=None, metavar="[ADDRESS]",
+                        help=f"{what} on a Ray cluster: `auto` (the running cluster), its address, or no value "
+                             f"(a Ray on this machine); needs the ray extra (default: this process)")
+
+
 def _given(options: dict) -> dict:
     """The options given on the command line; the called function's defaults stand for the others."""
     return {name: value for name, value in options.items() if value is not None}
@@ -118,16 +125,21 @@ def ingest_mlama(source, **options):
               help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
 @click.option("--activation-dtype", type=click.Choice(list(tables.ACTIVATION_TYPES)),
               help="precision of the activation shards (default: float16)")
+@ray_option("probe")
+@click.option("--shard-dir", help="where the probe's shards go: a path or a pyarrow URI (s3://...) every Ray node "
+                                  "reaches (default: shards/ in the data directory)")
 @shared_options
-def probe(model, **options):
+def probe(model, shard_dir, **options):
     """Probe the loaded facts with a masked or causal LM.
 
     The family comes from the model's config: a masked LM fills the object's masks, a causal LM
     continues the prompt (templates whose [Y] precedes [X] are not probed). Resumable: facts
-    already probed by the same model are skipped."""
+    already probed by the same model are skipped. With --ray, one worker per GPU (or CPU) of the
+    cluster loads the model once and writes the same shards."""
     from warehouse.probing import probe as run_probe
     settings, progress = _start()
-    report = run_probe(settings.build_database, model, settings.shard_dir, progress=progress, **_given(options))
+    report = run_probe(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
+                       **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the published tables"])
 
 
@@ -208,6 +220,34 @@ def trace(**options):
     from warehouse.tracing import trace as run_trace
     settings, progress = _start()
     _echo(run_trace(settings.build_database, progress=progress, **_given(options)).summary_lines())
+
+
+@cli.command("trace-corpus")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--lang", required=True, help="language of the corpus (its mLAMA facts are traced)")
+@click.option("--tokenizer", default=DEFAULT_MODEL, show_default=True,
+              help="hub id or path whose tokenizer cuts the segments")
+@click.option("--corpus", help="corpus name (default: the name of SOURCE)")
+@click.option("--text-field", help="JSON field or Parquet column holding the text (default: text)")
+@click.option("--id-field", help="JSON field or Parquet column holding the document id (default: id)")
+@click.option("--max-tokens", type=int, help="longest segment in tokens (default: 512)")
+@click.option("--dump-date", help="date of the corpus, YYYY-MM-DD")
+@click.option("--workers", type=int, help="local worker processes (default: all cores)")
+@ray_option("trace the shards")
+@shared_options
+def trace_corpus(source, lang, tokenizer, **options):
+    """Trace the facts of one language through a sharded corpus, exactly.
+
+    SOURCE is a file or a tree of shards on a disk every worker reaches: JSON lines (plain, .gz,
+    .bz2, .zst), WikiExtractor output or Parquet with a text column. Each shard is cut into segments
+    and matched as ingest-wikipedia and trace do, without storing its text; resumable per shard; a
+    shard that cannot be read is quarantined and the others count."""
+    from transformers import AutoTokenizer
+    from warehouse.corpus_tracing import trace_corpus as run_trace_corpus
+    settings, progress = _start()
+    report = run_trace_corpus(settings.build_database, source, lang, AutoTokenizer.from_pretrained(tokenizer),
+                              progress=progress, **_given(options))
+    _echo(report.summary_lines())
 
 
 @cli.command("ingest-sizes")

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from tqdm import tqdm
 
+from compute import distributed
 from compute.ffn import FFNNotFoundError, ffn_output_projections
 from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
@@ -51,7 +55,7 @@ class ProbeReport:
     family: str = "masked"
     probed: dict[str, int] = field(default_factory=dict)  # lang -> facts probed in this run
     n_already: int = 0                                     # facts skipped: probed before
-    # lang -> facts of this run whose template puts [Y] before [X] (a causal LM cannot be asked them)
+    # lang -> the model's facts whose template puts [Y] before [X] (a causal LM cannot be asked them)
     object_before_subject: dict[str, int] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
@@ -64,10 +68,59 @@ class ProbeReport:
         return lines
 
 
+@dataclass(frozen=True)
+class Block:
+    """Facts of one language probed together; their shards are named after the block."""
+    name: str
+    lang: str
+    facts: pa.Table
+
+
+def _load(model: str, device: str | None):
+    return load_model(model, device=device)
+
+
+def _ffn_problem(loaded) -> str | None:
+    """Why the model's FFN activations cannot be captured, or None."""
+    try:
+        ffn_output_projections(loaded)
+    except FFNNotFoundError as exc:
+        return str(exc)
+    return None
+
+
+def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, activations: str,
+                 activation_dtype: str, progress: bool) -> int:
+    """Probe one block and write its shards (predictions, then activations); a block whose shards are
+    already there (a retry after its worker died) is not probed again. Returns its number of facts."""
+    kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
+    if all(shards.shard_exists(shard_dir, model_id, block.lang, kind, block.name) for kind in kinds):
+        return block.facts.num_rows
+    loaded = replace(loaded, model_id=model_id)
+    batches = list(probe_facts(loaded, block.facts, batch_size, progress, activations, activation_dtype))
+    pairs = batches if activations != "none" else [(batch, None) for batch in batches]
+    shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]), name=block.name)
+    captured = [a for _, a in pairs if a is not None]
+    if captured:
+        shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations", name=block.name)
+    return block.facts.num_rows
+
+
+def _blocks(todo: pa.Table, shard_size: int) -> list[Block]:
+    """Chunks of `shard_size` facts in todo's order, split by language."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    blocks = []
+    for start in range(0, todo.num_rows, shard_size):
+        chunk = todo.slice(start, shard_size)
+        for lang in sorted(set(chunk["lang"].to_pylist())):
+            blocks.append(Block(f"{stamp}-{len(blocks):05d}", lang, chunk.filter(pc.equal(chunk["lang"], lang))))
+    return blocks
+
+
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
           device: str | None = None, batch_size: int = 32, limit: int | None = None,
           activations: str = "correct", activation_dtype: str = "float16", shard_size: int = 2000,
-          progress: bool = True, loaded=None) -> ProbeReport:
+          progress: bool = True, loaded=None, ray: str | None = None) -> ProbeReport:
     """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
 
     `limit` takes the first facts per language in a fixed pseudo-random order by uuid (the same
@@ -76,52 +129,58 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     probed before without the activations asked for now are probed again. Results go to Parquet
     shards of at most `shard_size` facts, each loaded as soon as it is written, so an interrupted
     run resumes where it stopped. `loaded` passes an in-memory model (compute.models.wrap_model)
-    instead of loading `model`.
+    instead of loading `model`. `ray`: a Ray address ("" a Ray on this machine, "auto" the running
+    cluster) to probe on one actor per GPU (or CPU) of the cluster, each loading the model once
+    and writing the same shards to `shard_dir` (a path or URI every node reaches).
     """
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
-    loaded = loaded or load_model(model, device=device)
-    if activations != "none":  # before anything is written: refuse a model that cannot give them
-        try:
-            ffn_output_projections(loaded)
-        except FFNNotFoundError as exc:
-            raise FFNNotFoundError(f"{exc}; probe it with --activations none to keep its predictions only") from None
-    shard_dir = Path(shard_dir)
+    if loaded is not None and ray is not None:
+        raise ValueError("an in-memory model cannot be sent to Ray workers: give its path")
     shards.load_shards(database, shard_dir)  # shards left by an interrupted run
+    setup = partial(_load, model, device) if loaded is None else (lambda: loaded)
+    with distributed.workers(setup, ray) as pool:
+        if activations != "none":  # before anything is written: refuse a model that cannot give them
+            problem = pool.ask(_ffn_problem)
+            if problem:
+                raise FFNNotFoundError(f"{problem}; probe it with --activations none to keep its predictions only")
+        row = pool.ask(model_row)
+        con = db.connect(database)
+        try:
+            known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
+                                [row["weights_sha256"]]).fetchone()[0]
+            row["model_id"] = known or row["model_id"]  # the same weights under another name
+            shards.write_model(shard_dir, row)
+            if langs:
+                known = {r[0] for r in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
+                missing = sorted(set(langs) - known)
+                if missing:
+                    raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
+            params = {"model_id": row["model_id"], "langs": langs or None, "limit": limit, "capture": activations}
+            todo = con.execute(TODO_SQL, params).to_arrow_table()
+            done = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM raw.predictions WHERE model_id = ? "
+                               "AND (? IS NULL OR list_contains(?, lang))",
+                               [row["model_id"], langs or None, langs or None]).fetchone()[0]
+        finally:
+            con.close()
+
+        report = ProbeReport(row["model_id"], pool.ask(_device), row["family"], n_already=done)
+        work = partial(_probe_block, shard_dir=shard_dir, model_id=row["model_id"], batch_size=batch_size,
+                       activations=activations, activation_dtype=activation_dtype, progress=progress and ray is None)
+        with tqdm(total=todo.num_rows, unit="fact", desc="probe", disable=not progress or ray is None) as bar:
+            for block, n_facts in pool.map(work, _blocks(todo, shard_size)):
+                shards.load_shards(database, shard_dir)
+                report.probed[block.lang] = report.probed.get(block.lang, 0) + n_facts
+                bar.update(n_facts)
     con = db.connect(database)
     try:
-        known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
-                            [loaded.weights_sha256]).fetchone()[0]
-        loaded = replace(loaded, model_id=known or loaded.model_id)  # the same weights under another name
-        shards.write_model(shard_dir, model_row(loaded))
-        if langs:
-            known = {row[0] for row in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
-            missing = sorted(set(langs) - known)
-            if missing:
-                raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
-        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit, "capture": activations}
-        todo = con.execute(TODO_SQL, params).to_arrow_table()
-        done = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM raw.predictions WHERE model_id = ? "
-                           "AND (? IS NULL OR list_contains(?, lang))",
-                           [loaded.model_id, langs or None, langs or None]).fetchone()[0]
+        report.object_before_subject = dict(con.execute(
+            "SELECT lang, count(*) FROM raw.predictions WHERE model_id = ? AND skip_reason = 'object_before_subject' "
+            "GROUP BY lang", [row["model_id"]]).fetchall())
     finally:
         con.close()
-
-    report = ProbeReport(loaded.model_id, loaded.device, loaded.family, n_already=done)
-    for start in range(0, todo.num_rows, shard_size):
-        chunk = todo.slice(start, shard_size)
-        for lang in sorted(set(chunk["lang"].to_pylist())):
-            facts = chunk.filter(pc.equal(chunk["lang"], lang))
-            batches = list(probe_facts(loaded, facts, batch_size, progress, activations, activation_dtype))
-            pairs = batches if activations != "none" else [(batch, None) for batch in batches]
-            predictions = pa.Table.from_batches([p for p, _ in pairs])
-            shards.write_shard(shard_dir, predictions)
-            captured = [a for _, a in pairs if a is not None]
-            if captured:
-                shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations")
-            report.probed[lang] = report.probed.get(lang, 0) + facts.num_rows
-            skipped = pc.sum(pc.equal(predictions["skip_reason"], "object_before_subject")).as_py() or 0
-            report.object_before_subject[lang] = report.object_before_subject.get(lang, 0) + skipped
-        shards.load_shards(database, shard_dir)
     return report
 
+
+def _device(loaded) -> str:
+    return loaded.device

@@ -52,10 +52,11 @@ def trace(database: str | Path, corpus: str = "wikipedia", langs: list[str] | No
             LEFT JOIN (SELECT DISTINCT lang, corpus_batch, facts_batch FROM raw.fact_presence WHERE corpus = $corpus) p
               USING (lang)
             WHERE c.corpus = $corpus AND ($langs IS NULL OR list_contains($langs, c.lang))
+              AND c.load_batch IN (SELECT load_batch FROM raw.load_batches WHERE kind = 'wikipedia')  -- not trace-corpus's
             ORDER BY c.lang""", {"corpus": corpus, "langs": langs or None}).fetchall()
         if not todo:
-            raise ValueError(f"no {corpus} corpus loaded for a language with mLAMA facts "
-                             f"(run ingest-wikipedia and ingest-mlama first)")
+            raise ValueError(f"no {corpus} corpus loaded by ingest-wikipedia for a language with mLAMA facts "
+                             f"(run ingest-wikipedia and ingest-mlama first; trace-corpus traces its own corpora)")
         for lang, n_bytes, corpus_batch, facts_batch, traced_corpus, traced_facts in tqdm(
                 todo, desc="tracing", unit="lang", disable=not progress):
             if (traced_corpus, traced_facts) == (corpus_batch, facts_batch):
@@ -74,8 +75,11 @@ def trace(database: str | Path, corpus: str = "wikipedia", langs: list[str] | No
                 db.new_batch(con, "trace", corpus, lang, None, len(rows), 0)  # new flags: the next build sees them
                 con.execute("DELETE FROM raw.fact_presence WHERE corpus = ? AND lang = ?", [corpus, lang])
                 con.register("flags", flags)
-                con.execute("INSERT INTO raw.fact_presence SELECT ?, ?, uuid, is_present, n_segments, "
-                            "example_segment_id, ?, ?, now() FROM flags", [corpus, lang, corpus_batch, facts_batch])
+                con.execute("INSERT INTO raw.fact_presence (corpus, lang, uuid, is_present, n_segments, "
+                            "example_segment_id, corpus_batch, facts_batch, traced_at, example_doc_id, example_seg_no) "
+                            "SELECT ?, ?, f.uuid, f.is_present, f.n_segments, f.example_segment_id, ?, ?, now(), "
+                            "s.doc_id, s.seg_no FROM flags f LEFT JOIN raw.wiki_segments s "
+                            "ON s.segment_id = f.example_segment_id", [corpus, lang, corpus_batch, facts_batch])
                 con.unregister("flags")
             report.traced[lang] = (sum(r.present for r in rows), len(rows))
     finally:
