@@ -32,7 +32,8 @@ SECOND = "xlmr@111111111111"  # a second model with P@1 only: no data but for Fi
 NEURON_MARTS = {
     "knowledge_neurons": ("model_id TEXT, lang TEXT, uuid TEXT, neuron_id INT, layer INT, neuron_index INT, "
                           "n_templates INT, template_share DOUBLE",
-                          [("en", "f1", 0, 0, 3, 1, 1.0), ("en", "f1", 1, 0, 4, 1, 1.0), ("fr", "f1", 2, 0, 3, 1, 1.0)]),
+                          [("en", "f1", 0, 0, 3, 1, 1.0), ("en", "f1", 1, 0, 4, 1, 1.0),
+                           ("fr", "f1", 2, 0, 3, 1, 1.0)]),
     "knowledge_neuron_overlap": ("model_id TEXT, uuid TEXT, lang_a TEXT, lang_b TEXT, jaccard DOUBLE",
                                  [("f1", "en", "fr", 0.5), ("f1", "fr", "en", 0.5)]),
     "language_agnostic_neurons": ("model_id TEXT, uuid TEXT, neuron_id INT, layer INT, neuron_index INT, "
@@ -41,8 +42,10 @@ NEURON_MARTS = {
                          [("en", "f1", 0.25, 0.5), ("fr", "f1", 0.5, 0.75)]),
     "intervention_summary": ("model_id TEXT, set_kind TEXT, op TEXT, same_language BOOLEAN, n BIGINT, "
                              "mean_change_rate DOUBLE, flip_rate DOUBLE",
-                             [("knowledge", "suppress", True, 2, -0.8, 0.5), ("knowledge", "suppress", False, 2, -0.4, 0.0),
-                              ("random", "suppress", True, 2, -0.05, 0.0), ("knowledge", "enhance", True, 2, 0.3, 0.0)]),
+                             [("knowledge", "suppress", True, 2, -0.8, 0.5),
+                              ("knowledge", "suppress", False, 2, -0.4, 0.0),
+                              ("random", "suppress", True, 2, -0.05, 0.0),
+                              ("knowledge", "enhance", True, 2, 0.3, 0.0)]),
     "intervention_by_fact_type": ("model_id TEXT, fact_type TEXT, set_kind TEXT, op TEXT, same_language BOOLEAN, "
                                   "n BIGINT, mean_change_rate DOUBLE, flip_rate DOUBLE",
                                   [("cross_lingual_shared", "knowledge", "suppress", False, 3, -0.5, 1 / 3),
@@ -110,11 +113,13 @@ def figure_sql(page: str, key: str) -> str:
     return html.unescape(re.search(r"<pre>(.*?)</pre>", after, re.S)[1])
 
 
-def test_figure4_sql_reruns_to_one_facts_neurons_per_layer_bin(rendered, warehouse):  # noqa: F811
+def test_figure4_sql_reruns_to_one_facts_neurons_per_layer_bin(rendered):
     """f7 and f8 have active neurons in all three languages; f7 comes first: its block of 50 neurons."""
-    rows = conftest_rows(rendered.parent.parent / "data" / "factroots.duckdb", figure_sql(rendered.read_text(), "fig4"))
+    published = rendered.parent.parent / "data" / "factroots.duckdb"
+    rows = conftest_rows(published, figure_sql(rendered.read_text(), "fig4"))
     bins = Counter(neuron * 16 // D_FF for neuron in range(BLOCK["f7"] * 50, (BLOCK["f7"] + 1) * 50))
-    expected = sorted((lang, "subject f7 → object f7", 0, b, n, 1) for lang in ["de", "en", "fr"] for b, n in bins.items())
+    expected = sorted((lang, "subject f7 → object f7", 0, layer_bin, n, 1)
+                      for lang in ["de", "en", "fr"] for layer_bin, n in bins.items())
     assert sorted(rows) == expected
 
 

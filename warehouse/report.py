@@ -62,7 +62,8 @@ def report(settings: Settings, out_dir: Path, reference: Path | None = None) -> 
         models = con.execute("SELECT model_id, name_or_path FROM models ORDER BY model_id").fetchall()
         order = {table: [name for name, in con.execute(f"SELECT name FROM {table} ORDER BY display_order").fetchall()]
                  for table in ("fact_types", "absence_reason_types")}  # the declared lists (seeds/)
-        sections = [_model_section(_Section(con, i, model_id, out_dir), name, published, order, settings.variables["layer_bins"])
+        layer_bins = settings.variables["layer_bins"]
+        sections = [_model_section(_Section(con, i, model_id, out_dir), name, published, order, layer_bins)
                     for i, (model_id, name) in enumerate(models, 1)]
         side_by_side = _models_side_by_side(con)
     finally:
@@ -123,11 +124,11 @@ def _models_side_by_side(con) -> str:
     models = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if len(models) < 2:
         return f"{heading}\n<p class='nodata'>one model only: see its section</p>"
-    p_at_1 = {(lang, model_id): p for lang, model_id, p in con.execute(queries[1]).fetchall()}
+    percent = {(lang, model_id): None if p is None else 100 * p
+               for lang, model_id, p in con.execute(queries[1]).fetchall()}
     head = ["lang"] + [f"{m['model_id']} ({m['family']})" if m.get("family") else m["model_id"] for m in models]
-    rows = [[lang] + [_pct(None if p_at_1.get((lang, m["model_id"])) is None else 100 * p_at_1[lang, m["model_id"]])
-                      for m in models]
-            for lang in sorted({lang for lang, _ in p_at_1})]
+    rows = [[lang] + [_pct(percent.get((lang, m["model_id"]))) for m in models]
+            for lang in sorted({lang for lang, _ in percent})]
     return f"{heading}\n<p>P@1 (%) of each model.</p>{_html_table('table2-models', head, rows)}\n{_sql_block(queries)}"
 
 
