@@ -61,6 +61,7 @@ def dbt_built(warehouse, tmp_path_factory):  # noqa: F811
     return project, json.loads((project / "target" / "run_results.json").read_text())["results"]
 
 
+@pytest.mark.slow
 def test_every_source_test_and_model_passes(dbt_built):
     _, results = dbt_built
     assert {r["status"] for r in results} <= {"success", "pass"}, [r for r in results if r["status"] not in
@@ -73,6 +74,7 @@ def test_every_source_test_and_model_passes(dbt_built):
             "model.factroots_analytics.facts_known_everywhere"} <= set(ids)
 
 
+@pytest.mark.slow
 def test_the_example_models_hold_what_an_independent_computation_says(dbt_built):
     project, _ = dbt_built
     con = duckdb.connect(str(project / "analytics.duckdb"), read_only=True)
