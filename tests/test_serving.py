@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from ingest.mlama import ingest_mlama
 from test_sql_models import release_for, write_predictions
 from warehouse.build import build
@@ -87,16 +89,16 @@ def test_bi_tools_read_through_sqlalchemy(settings, tmp_path):
 
 
 def test_a_pooled_sqlalchemy_reader_sees_each_new_build_with_the_recipe(settings, tmp_path):
-    """The README's recipe: NullPool, so each query opens the file anew (a pooled connection, and any
-    open connection of the same process, keeps reading the file it opened)."""
+    """The README's recipe: read-only in the URL, and NullPool, so each query opens the file anew (a pooled
+    connection, and any open connection of the same process, keeps reading the file it opened)."""
     import sqlalchemy
     from sqlalchemy.pool import NullPool
 
     ingest_mlama(settings.build_database, release_for(tmp_path, ["en", "fr"]), progress=False)
     write_predictions(settings, "en")
     build(settings, progress=False)
-    engine = sqlalchemy.create_engine(f"duckdb:///{settings.published_database}", poolclass=NullPool,
-                                      connect_args={"read_only": True})
+    engine = sqlalchemy.create_engine(f"duckdb:///{settings.published_database}?access_mode=read_only",
+                                      poolclass=NullPool)
 
     def languages():
         with engine.connect() as connection:
@@ -104,6 +106,8 @@ def test_a_pooled_sqlalchemy_reader_sees_each_new_build_with_the_recipe(settings
 
     try:
         assert languages() == ["en"]
+        with engine.connect() as connection, pytest.raises(sqlalchemy.exc.DBAPIError, match="read-only mode"):
+            connection.execute(sqlalchemy.text("DELETE FROM p_at_1"))
         write_predictions(settings, "fr")
         build(settings, progress=False)
         assert languages() == ["en", "fr"]

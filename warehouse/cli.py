@@ -306,6 +306,20 @@ def dictionary():
     _echo([data_dictionary(settings)])
 
 
+@cli.command("dbt-sources")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="where to write it (default: analytics/models/sources.yml of the project)")
+@shared_options
+def dbt_sources(**options):
+    """The dbt project's sources.yml, from the data dictionary.
+
+    Every published table and column with its description; not_null and unique tests from each
+    table's grain, relationships from the tables it refers to."""
+    from warehouse.dbt_sources import write_dbt_sources
+    settings, _ = _start()
+    _echo(write_dbt_sources(settings, **_given(options)))
+
+
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="output folder (default: report/ beside the published file)")

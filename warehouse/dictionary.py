@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlglot import exp
+
 from warehouse.settings import Settings
 from warehouse.transform import context
 
@@ -12,6 +14,8 @@ class PublishedTable:
     name: str
     description: str
     columns: list[tuple[str, str, str]]  # (column, DuckDB type, description)
+    grain: list[str]  # the columns that identify a row (the mart's SQLMesh `grain`)
+    references: dict[str, str]  # column -> the mart it refers to (the mart's `references (column AS mart)`)
 
 
 def published_tables(settings: Settings) -> list[PublishedTable]:
@@ -25,7 +29,8 @@ def published_tables(settings: Settings) -> list[PublishedTable]:
 
 def describe_marts(ctx) -> list[PublishedTable]:
     """Every mart of a SQLMesh context, by name. A mart is a thin select of one intermediate model:
-    the table's description is the mart's, its columns' types and descriptions those of that model."""
+    the table's description, grain and references are the mart's, its columns' types and
+    descriptions those of that model."""
     tables = []
     for mart in sorted((m for m in ctx.models.values() if m.schema_name == "marts"), key=lambda m: m.name):
         [source] = [ctx.get_model(name) for name in mart.depends_on]
@@ -34,8 +39,16 @@ def describe_marts(ctx) -> list[PublishedTable]:
         tables.append(PublishedTable(
             name=mart.name.split(".")[-1].strip('"'),
             description=" ".join((mart.description or "").split()),
-            columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()]))
+            columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()],
+            grain=[column.output_name for column in _flat(mart.grains)],
+            references={reference.this.output_name: reference.alias for reference in _flat(mart.references)}))
     return tables
+
+
+def _flat(expressions: list[exp.Expr]) -> list[exp.Expr]:
+    """The items of a model's `grain (...)` or `references (...)`, however SQLMesh kept the parentheses."""
+    items = [expression.unnest() for expression in expressions]
+    return [part for item in items for part in (item.expressions if isinstance(item, exp.Tuple) else [item])]
 
 
 def dictionary(settings: Settings) -> str:

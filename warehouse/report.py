@@ -5,13 +5,13 @@ import base64
 import csv
 import html
 import re
+import textwrap
 from pathlib import Path
 
 import duckdb
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
+from warehouse import report_figures as draw
 from warehouse.checks import run_expectations
 from warehouse.settings import Settings
 
@@ -29,7 +29,8 @@ STYLE = """<style>
 body{font-family:sans-serif;margin:2em;max-width:1100px} table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:2px 8px;text-align:right} th{background:#f3f3f3}
 td:first-child,th:first-child{text-align:left} .nodata{color:#888;font-style:italic}
-figcaption{color:#444;font-size:90%;max-width:800px}
+figcaption{color:#444;font-size:90%;max-width:800px} details{margin:0 0 1.5em} summary{color:#555;cursor:pointer}
+pre{background:#f7f7f7;padding:.5em;overflow-x:auto}
 </style>"""
 
 
@@ -61,11 +62,13 @@ def report(settings: Settings, out_dir: Path, reference: Path | None = None) -> 
         models = con.execute("SELECT model_id, name_or_path FROM models ORDER BY model_id").fetchall()
         order = {table: [name for name, in con.execute(f"SELECT name FROM {table} ORDER BY display_order").fetchall()]
                  for table in ("fact_types", "absence_reason_types")}  # the declared lists (seeds/)
-        sections = [_model_section(con, i, model_id, name, published, order, out_dir)
+        layer_bins = settings.variables["layer_bins"]
+        sections = [_model_section(_Section(con, i, model_id, out_dir), name, published, order, layer_bins)
                     for i, (model_id, name) in enumerate(models, 1)]
+        side_by_side = _models_side_by_side(con)
     finally:
         con.close()
-    body = "\n".join(sections) or NO_DATA
+    body = "\n".join([side_by_side, *sections]) if sections else NO_DATA
     page = (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>factroots report</title>{STYLE}"
             f"</head><body><h1>factroots report</h1><p>From <code>{html.escape(str(path))}</code>.</p>\n"
             f"{body}\n{MARK_IMAGES}</body></html>\n")
@@ -94,63 +97,210 @@ def _published_reference(con) -> dict[str, dict]:
     return published
 
 
-def _model_section(con, index: int, model_id: str, name: str, published: dict, order: dict[str, list[str]],
-                   out_dir: Path) -> str:
-    prefix = f"{index}_" + re.sub(r"[^A-Za-z0-9.@-]+", "_", model_id.rsplit("/", 1)[-1])
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
-    def q(sql: str) -> list[tuple]:
-        return con.execute(sql, [model_id]).fetchall()
 
-    p_at_1 = q("SELECT lang, n_probed, n_correct, p_at_1 FROM p_at_1 WHERE model_id = ? ORDER BY lang")
+def _html_table(table_id: str, head: list[str], rows: list[list]) -> str:
+    return (f"<table id='{table_id}'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+            + "</table>")
 
-    def figure(number: int, title: str, draw, rows, caption: str) -> str:
-        heading = f"<h3>Figure {number}: {html.escape(title)}</h3>"
+
+def _sql_block(queries: list[str], model_id: str | None = None) -> str:
+    """The queries behind a figure or table, ready to rerun on the published file (collapsed)."""
+    text = "\n\n".join(textwrap.dedent(query).strip() + ";" for query in queries)
+    if model_id is not None:
+        text = text.replace("$model_id", _literal(model_id))
+    return f"<details><summary>SQL</summary><pre>{html.escape(text)}</pre></details>"
+
+
+def _models_side_by_side(con) -> str:
+    """Table 2 with every model side by side (with its family, masked or causal, where published)."""
+    heading = "<h2>Table 2: P@1 per language, models side by side</h2>"
+    queries = ["SELECT * FROM models ORDER BY model_id", "SELECT lang, model_id, p_at_1 FROM p_at_1 ORDER BY lang"]
+    cursor = con.execute(queries[0])
+    columns = [c[0] for c in cursor.description]
+    models = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    if len(models) < 2:
+        return f"{heading}\n<p class='nodata'>one model only: see its section</p>"
+    percent = {(lang, model_id): None if p is None else 100 * p
+               for lang, model_id, p in con.execute(queries[1]).fetchall()}
+    head = ["lang"] + [f"{m['model_id']} ({m['family']})" if m.get("family") else m["model_id"] for m in models]
+    rows = [[lang] + [_pct(percent.get((lang, m["model_id"]))) for m in models]
+            for lang in sorted({lang for lang, _ in percent})]
+    return f"{heading}\n<p>P@1 (%) of each model.</p>{_html_table('table2-models', head, rows)}\n{_sql_block(queries)}"
+
+
+class _Section:
+    """One model's part of the report: runs each query for that model and shows it with its SQL."""
+
+    def __init__(self, con, index: int, model_id: str, out_dir: Path):
+        self.con, self.index, self.model_id, self.out_dir = con, index, model_id, out_dir
+        self.prefix = f"{index}_" + re.sub(r"[^A-Za-z0-9.@-]+", "_", model_id.rsplit("/", 1)[-1])
+
+    def rows(self, sql: str) -> list[tuple]:
+        """The query's rows for this model ($model_id); none when a table it reads is not published."""
+        try:
+            return self.con.execute(sql, {"model_id": self.model_id} if "$model_id" in sql else None).fetchall()
+        except duckdb.CatalogException:  # a mart of a newer warehouse, not in this one (yet)
+            return []
+
+    def sql(self, *queries: str) -> str:
+        return _sql_block(list(queries), self.model_id)
+
+    def figure(self, key: str, title: str, sql: str, draw_rows, caption: str, *more_sql: str) -> str:
+        """A figure drawn from the rows of `sql` (PNG beside the report and embedded), with its SQL."""
+        heading = f"<h3>{html.escape(title)}</h3>"
+        rows = self.rows(sql)
         if not rows:
-            return f"{heading}\n{NO_DATA}"
-        fig = draw(rows)
-        png = out_dir / f"{prefix}_fig{number}.png"
-        FigureCanvasAgg(fig).print_png(png)
+            return f"{heading}\n{NO_DATA}\n{self.sql(sql, *more_sql)}"
+        png = self.out_dir / f"{self.prefix}_{key}.png"
+        FigureCanvasAgg(draw_rows(rows)).print_png(png)
         data = base64.b64encode(png.read_bytes()).decode()
-        return (f"{heading}\n<figure><img id='fig{number}-{index}' alt='{html.escape(title)}' "
-                f"src='data:image/png;base64,{data}'><figcaption>{caption}</figcaption></figure>")
+        return (f"{heading}\n<figure><img id='{key}-{self.index}' alt='{html.escape(title)}' "
+                f"src='data:image/png;base64,{data}'><figcaption>{caption}</figcaption></figure>\n"
+                f"{self.sql(sql, *more_sql)}")
 
-    sizes = q("SELECT c.corpus, c.lang, c.n_tokens, p.p_at_1 FROM corpora c JOIN p_at_1 p USING (lang) "
-              "WHERE p.model_id = ? AND c.n_tokens > 0 AND p.p_at_1 IS NOT NULL ORDER BY c.corpus, c.lang")
-    size_r = q("SELECT measure, n_points, pearson_r FROM correlations WHERE model_id = ? "
-               "AND measure NOT LIKE '%mask_tokens%' ORDER BY measure")
+    def table(self, table_id: str, title: str, sql: str, head: list[str], render, intro: str = "") -> str:
+        """A table of the rows of `sql`, each row rendered by `render`, with its SQL."""
+        rows = self.rows(sql)
+        body = f"{intro}{_html_table(f'{table_id}-{self.index}', head, [render(r) for r in rows])}" if rows else NO_DATA
+        return f"<h3>{html.escape(title)}</h3>\n{body}\n{self.sql(sql)}"
+
+
+def _model_section(s: _Section, name: str, published: dict, order: dict[str, list[str]], layer_bins: int) -> str:
+    p_at_1_sql = "SELECT lang, n_probed, n_correct, p_at_1 FROM p_at_1 WHERE model_id = $model_id ORDER BY lang"
+    size_r_sql = """
+        SELECT measure, n_points, pearson_r FROM correlations
+        WHERE model_id = $model_id AND measure NOT LIKE '%mask_tokens%' ORDER BY measure"""
     r_text = "; ".join(f"{html.escape(m)}: r = {'n/a' if r is None else f'{r:.3f}'} (n = {n})"
-                       for m, n, r in size_r) or "no correlation computed yet"
-    overlap = q("SELECT lang_a, lang_b, jaccard FROM language_overlap WHERE model_id = ?")
-    neurons = q("SELECT lang_a, lang_b, mean_jaccard FROM neuron_similarity WHERE model_id = ?")
-    absence = q("SELECT corpus, lang, absence_rate, absence_rate_correct FROM absence_rates "
-                "WHERE model_id = ? ORDER BY corpus, lang")
-    reasons = q("SELECT corpus, lang, reason, count(*) FROM absence_reasons WHERE model_id = ? "
-                "GROUP BY ALL ORDER BY corpus, lang")
-    types = q("SELECT corpus, lang, fact_type, count(*) FROM fact_classification WHERE model_id = ? "
-              "GROUP BY ALL ORDER BY corpus, lang")
+                       for m, n, r in s.rows(size_r_sql)) or "no correlation computed yet"
+    fact_neurons_sql = f"""
+        WITH fact AS (  -- the fact with active neurons in the most languages (the first uuid of those)
+          SELECT uuid FROM active_neurons WHERE model_id = $model_id
+          GROUP BY uuid ORDER BY count(DISTINCT lang) DESC, uuid LIMIT 1
+        ), langs AS (  -- three of its languages, in alphabetical order
+          SELECT DISTINCT lang FROM active_neurons JOIN fact USING (uuid)
+          WHERE model_id = $model_id ORDER BY lang LIMIT 3
+        ), labels AS (
+          SELECT DISTINCT lang, sub_label || ' → ' || obj_label AS label
+          FROM predictions JOIN fact USING (uuid) WHERE model_id = $model_id
+        )
+        SELECT lang, label, layer, neuron_index * {layer_bins} // models.d_ff AS layer_bin, count(*) AS n_active,
+               models.n_layers
+        FROM active_neurons JOIN fact USING (uuid) JOIN langs USING (lang) JOIN labels USING (lang)
+        JOIN models USING (model_id)
+        WHERE model_id = $model_id
+        GROUP BY ALL ORDER BY ALL"""
+    examples_sql = """
+        WITH labels AS (
+          SELECT DISTINCT lang, uuid, sub_label, obj_label FROM predictions WHERE model_id = $model_id
+        )
+        SELECT corpus, lang, reason, relation, sub_label, obj_label
+        FROM absence_reasons JOIN labels USING (lang, uuid)
+        JOIN absence_reason_types ON absence_reason_types.name = absence_reasons.reason
+        WHERE model_id = $model_id
+        QUALIFY row_number() OVER (PARTITION BY corpus, lang, reason ORDER BY uuid) <= 3
+        ORDER BY corpus, lang, display_order, uuid"""
+    fact_types_sql = ("SELECT corpus, lang, fact_type, count(*) FROM fact_classification "
+                      "WHERE model_id = $model_id GROUP BY ALL ORDER BY corpus, lang")
     parts = [
-        f"<section><h2>{html.escape(model_id)}</h2><p>name or path: <code>{html.escape(name)}</code></p>",
-        _table2(p_at_1, name, published),
-        figure(2, "P@1 vs corpus size", _draw_sizes, sizes,
-               f"P@1 per language against the tokens of its traced corpus. Pearson r of P@1 with corpus "
-               f"size (table <code>correlations</code>): {r_text}."),
-        figure(3, "language overlap", lambda rows: _draw_heatmap(rows, "Jaccard of correct facts"), overlap,
-               "Jaccard similarity of the facts correctly predicted in two languages, over the facts "
-               "probed in both (table <code>language_overlap</code>)."),
-        figure(5, "neuron similarity", lambda rows: _draw_heatmap(rows, "mean neuron Jaccard"), neurons,
-               "Mean Jaccard of the active neurons of facts correct in both languages "
-               "(table <code>neuron_similarity</code>)."),
-        figure(6, "absence rates", _draw_absence, absence,
-               "Share of facts whose subject and object never occur together in one segment of the "
-               "language's corpus, over all facts and over correctly predicted facts "
-               "(table <code>absence_rates</code>)."),
-        figure(7, "absence reasons", lambda rows: _draw_reasons(rows, order["absence_reason_types"]), reasons,
-               "Why a fact absent from the corpus is still predicted correctly, as shares per language "
-               "(table <code>absence_reasons</code>)."),
-        _fact_types(types, order["fact_types"]),
+        f"<section><h2>{html.escape(s.model_id)}</h2><p>name or path: <code>{html.escape(name)}</code></p>",
+        _table2(s.rows(p_at_1_sql), name, published) + "\n" + s.sql(p_at_1_sql),
+        s.figure("fig2", "Figure 2: P@1 vs corpus size", """
+            SELECT c.corpus, c.lang, c.n_tokens, p.p_at_1 FROM corpora c JOIN p_at_1 p USING (lang)
+            WHERE p.model_id = $model_id AND c.n_tokens > 0 AND p.p_at_1 IS NOT NULL ORDER BY c.corpus, c.lang""",
+                 draw.draw_sizes,
+                 f"P@1 per language against the tokens of its traced corpus. Pearson r of P@1 with corpus "
+                 f"size (table <code>correlations</code>): {r_text}.", size_r_sql),
+        s.figure("fig3", "Figure 3: language overlap",
+                 "SELECT lang_a, lang_b, jaccard FROM language_overlap WHERE model_id = $model_id",
+                 lambda rows: draw.draw_heatmap(rows, "Jaccard of correct facts"),
+                 "Jaccard similarity of the facts correctly predicted in two languages, over the facts "
+                 "probed in both (table <code>language_overlap</code>)."),
+        s.figure("fig4", "Figure 4: one fact's active neurons", fact_neurons_sql,
+                 lambda rows: draw.draw_fact_neurons([r[:5] for r in rows], rows[0][5], layer_bins),
+                 f"Where the active (PROBELESS) neurons of one fact sit in up to three languages: counts per layer "
+                 f"and per bin of neuron index ({layer_bins} bins per layer, the <code>layer_bins</code> setting). "
+                 f"The fact is the one with active neurons in the most languages (table "
+                 f"<code>active_neurons</code>; all facts together: <code>active_neuron_layers</code>)."),
+        s.figure("fig5", "Figure 5: neuron similarity",
+                 "SELECT lang_a, lang_b, mean_jaccard FROM neuron_similarity WHERE model_id = $model_id",
+                 lambda rows: draw.draw_heatmap(rows, "mean neuron Jaccard"),
+                 "Mean Jaccard of the active neurons of facts correct in both languages "
+                 "(table <code>neuron_similarity</code>)."),
+        s.figure("fig6", "Figure 6: absence rates", """
+            SELECT corpus, lang, absence_rate, absence_rate_correct FROM absence_rates
+            WHERE model_id = $model_id ORDER BY corpus, lang""", draw.draw_absence,
+                 "Share of facts whose subject and object never occur together in one segment of the "
+                 "language's corpus, over all facts and over correctly predicted facts "
+                 "(table <code>absence_rates</code>)."),
+        s.figure("fig8", "Figure 8: absence reasons", """
+            SELECT corpus, lang, reason, count(*) FROM absence_reasons WHERE model_id = $model_id
+            GROUP BY ALL ORDER BY corpus, lang""",
+                 lambda rows: draw.draw_reasons(rows, order["absence_reason_types"]),
+                 "Why a fact absent from the corpus is still predicted correctly: the shares of shared entity "
+                 "tokens, naming cues and others per language (table <code>absence_reasons</code>)."),
+        s.table("absent-examples", "Absent but predicted: examples per reason", examples_sql,
+                ["corpus", "lang", "reason", "relation", "subject", "object"], list,
+                "<p>Up to three correctly predicted facts per language and reason whose subject and object "
+                "never occur together in the corpus.</p>"),
+        _fact_types(s.rows(fact_types_sql), order["fact_types"]) + "\n" + s.sql(fact_types_sql),
+        *_neuron_parts(s),
         "</section>",
     ]
     return "\n".join(parts)
+
+
+def _neuron_parts(s: _Section) -> list[str]:
+    """Knowledge neurons (integrated gradients), language-agnostic neurons and the interventions."""
+    return [
+        s.figure("kn-layers", "Knowledge neurons per layer", """
+            WITH neurons AS (
+              SELECT * FROM knowledge_neurons WHERE model_id = $model_id
+            ), facts AS (
+              SELECT lang, count(DISTINCT uuid) AS n_facts FROM neurons GROUP BY lang
+            )
+            SELECT lang, layer, count(*) / any_value(n_facts) AS neurons_per_fact
+            FROM neurons JOIN facts USING (lang) GROUP BY lang, layer ORDER BY lang, layer""",
+                 lambda rows: draw.draw_by_layer(rows, "knowledge neurons per fact"),
+                 "Knowledge neurons (integrated gradients) per fact in each layer, by language "
+                 "(table <code>knowledge_neurons</code>)."),
+        s.figure("kn-overlap", "Knowledge-neuron overlap across languages", """
+            SELECT least(lang_a, lang_b) AS lang_a, greatest(lang_a, lang_b) AS lang_b, avg(jaccard) AS mean_jaccard
+            FROM knowledge_neuron_overlap WHERE model_id = $model_id GROUP BY ALL""",
+                 lambda rows: draw.draw_heatmap(rows, "mean knowledge-neuron Jaccard"),
+                 "Mean Jaccard of a fact's knowledge neurons in two languages "
+                 "(table <code>knowledge_neuron_overlap</code>)."),
+        s.figure("laa-layers", "Language-agnostic neurons per layer", """
+            SELECT layer, count(*) AS n_neurons FROM language_agnostic_neurons WHERE model_id = $model_id
+            GROUP BY layer ORDER BY layer""",
+                 lambda rows: draw.draw_bars(rows, "language-agnostic neurons (all facts)", ["neurons"]),
+                 "Language-agnostic knowledge neurons of all facts, per layer "
+                 "(table <code>language_agnostic_neurons</code>)."),
+        s.figure("method-agreement", "PROBELESS and knowledge neurons agree", """
+            SELECT lang, avg(jaccard) AS mean_jaccard, avg(rank_overlap) AS mean_rank_overlap
+            FROM method_agreement WHERE model_id = $model_id GROUP BY lang ORDER BY lang""",
+                 lambda rows: draw.draw_bars(rows, "mean over facts", ["Jaccard", "rank overlap"]),
+                 "How far a fact's top PROBELESS neurons and its knowledge neurons coincide, per language "
+                 "(table <code>method_agreement</code>)."),
+        s.figure("interventions", "Interventions: change of the gold probability", """
+            SELECT set_kind, op, same_language, n, mean_change_rate, flip_rate FROM intervention_summary
+            WHERE model_id = $model_id ORDER BY ALL""", draw.draw_interventions,
+                 "Mean change rate of the gold object's probability when a fact's neuron set (found in one "
+                 "language) is suppressed or enhanced in the same language or another one where the fact is "
+                 "correct; <code>random</code> is the control (table <code>intervention_summary</code>)."),
+        s.table("interventions-by-type", "Interventions by fact type (the classification's causal test)", """
+            SELECT fact_type, set_kind, op, same_language, n, mean_change_rate, flip_rate
+            FROM intervention_by_fact_type JOIN fact_types ON fact_types.name = intervention_by_fact_type.fact_type
+            WHERE model_id = $model_id ORDER BY display_order, set_kind, op, same_language DESC""",
+                ["fact type", "neuron set", "op", "language", "n", "mean change (%)", "flipped (%)"],
+                lambda r: [r[0], r[1], r[2], "same" if r[3] else "other", f"{r[4]:,}", _pct(100 * r[5]),
+                           _pct(100 * r[6])],
+                "<p>A cross-lingual shared fact should lose more in another language from its neurons than a "
+                "language-independent one; the random set is the control.</p>"),
+    ]
 
 
 def _table2(rows, name: str, published: dict) -> str:
@@ -168,11 +318,9 @@ def _table2(rows, name: str, published: dict) -> str:
             theirs = ref.get(label)
             diff = ours - theirs if ours is not None and theirs is not None else None
             cells += [_pct(theirs), "" if diff is None else f"{diff:+.2f}"]
-        body.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        body.append(cells)
     note = (f"<p>Published figures: Zhao et al. (2024), Table 2, {label}.</p>" if compare else "")
-    table = ("<table id='table2'><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
-             + "".join(body) + "</table>") if rows else NO_DATA
-    return f"<h3>Table 2: P@1 per language</h3>\n{note}{table}"
+    return f"<h3>Table 2: P@1 per language</h3>\n{note}{_html_table('table2', head, body) if rows else NO_DATA}"
 
 
 def _pct(value: float | None) -> str:
@@ -185,87 +333,5 @@ def _fact_types(rows, declared: list[str]) -> str:
         return f"{heading}\n{NO_DATA}"
     counts = {(corpus, lang, t): n for corpus, lang, t, n in rows}
     keys = sorted({(corpus, lang) for corpus, lang, _, _ in rows})
-    head = "".join(f"<th>{html.escape(t)}</th>" for t in ["corpus", "lang"] + declared)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in
-                                     [corpus, lang] + [counts.get((corpus, lang, t), 0) for t in declared]) + "</tr>"
-                   for corpus, lang in keys)
-    return f"{heading}\n<table id='fact-types'><tr>{head}</tr>{body}</table>"
-
-
-def _labels(rows) -> list[str]:
-    """Language labels for (corpus, lang, ...) rows, naming the corpus only when there are several."""
-    several = len({r[0] for r in rows}) > 1
-    return [f"{lang} ({corpus})" if several else lang for corpus, lang, *_ in rows]
-
-
-def _draw_sizes(rows):
-    fig = Figure(figsize=(7, 4.5), dpi=100, layout="tight")
-    ax = fig.subplots()
-    for corpus in sorted({r[0] for r in rows}):
-        points = [(lang, n, 100 * p) for c, lang, n, p in rows if c == corpus]
-        ax.scatter([n for _, n, _ in points], [p for _, _, p in points], label=corpus)
-        for lang, n, p in points:
-            ax.annotate(lang, (n, p), textcoords="offset points", xytext=(3, 3), fontsize=8)
-    sizes = [r[2] for r in rows]
-    if max(sizes) > 100 * min(sizes):
-        ax.set_xscale("log")
-    ax.set_xlabel("corpus size (tokens)")
-    ax.set_ylabel("P@1 (%)")
-    ax.legend(title="corpus")
-    return fig
-
-
-def _draw_heatmap(rows, label: str):
-    langs = sorted({r[0] for r in rows} | {r[1] for r in rows})
-    at = {lang: i for i, lang in enumerate(langs)}
-    matrix = np.full((len(langs), len(langs)), np.nan)
-    for a, b, value in rows:
-        if value is not None:
-            matrix[at[a], at[b]] = matrix[at[b], at[a]] = value
-    side = min(12, 3 + 0.25 * len(langs))
-    fig = Figure(figsize=(side + 1.5, side), dpi=100, layout="tight")
-    ax = fig.subplots()
-    image = ax.imshow(np.ma.masked_invalid(matrix), cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(langs)), langs, rotation=90, fontsize=8 if len(langs) > 20 else 10)
-    ax.set_yticks(range(len(langs)), langs, fontsize=8 if len(langs) > 20 else 10)
-    if len(langs) <= 12:
-        for (i, j), value in np.ndenumerate(matrix):
-            if not np.isnan(value):
-                ax.text(j, i, f"{value:.2f}", ha="center", va="center", color="w" if value < 0.6 else "k")
-    fig.colorbar(image, ax=ax, label=label)
-    return fig
-
-
-def _draw_absence(rows):
-    labels = _labels(rows)
-    x = np.arange(len(rows))
-    fig = Figure(figsize=(max(6, 0.35 * len(rows) + 2), 4), dpi=100, layout="tight")
-    ax = fig.subplots()
-    ax.bar(x - 0.2, [100 * (r[2] or 0) for r in rows], 0.4, label="all facts")
-    ax.bar(x + 0.2, [100 * (r[3] or 0) for r in rows], 0.4, label="correct facts")
-    ax.set_xticks(x, labels, rotation=90 if len(rows) > 12 else 0)
-    ax.set_ylabel("absent from the corpus (%)")
-    ax.set_ylim(0, 100)
-    ax.legend()
-    return fig
-
-
-def _draw_reasons(rows, declared: list[str]):
-    keys = sorted({(corpus, lang) for corpus, lang, _, _ in rows})
-    counts = {(corpus, lang, reason): n for corpus, lang, reason, n in rows}
-    totals = {key: 0 for key in keys}
-    for corpus, lang, _, n in rows:
-        totals[corpus, lang] += n
-    x = np.arange(len(keys))
-    fig = Figure(figsize=(max(6, 0.35 * len(keys) + 2), 4), dpi=100, layout="tight")
-    ax = fig.subplots()
-    bottom = np.zeros(len(keys))
-    for reason in declared:
-        share = np.array([100 * counts.get((*key, reason), 0) / totals[key] for key in keys])
-        ax.bar(x, share, 0.6, bottom=bottom, label=reason)
-        bottom += share
-    ax.set_xticks(x, _labels(keys), rotation=90 if len(keys) > 12 else 0)
-    ax.set_ylabel("share of absent correct facts (%)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=8)
-    return fig
+    body = [[corpus, lang] + [counts.get((corpus, lang, t), 0) for t in declared] for corpus, lang in keys]
+    return f"{heading}\n{_html_table('fact-types', ['corpus', 'lang'] + declared, body)}"

@@ -2,6 +2,7 @@ MODEL (
   name marts.absence_rates,
   kind VIEW,
   grain (model_id, corpus, lang),
+  references (model_id AS models),
   description 'How many facts never occur in a language''s corpus (the paper''s Figure 6): over all facts, and over the facts the model predicts correctly.'
 );
 
