@@ -2,7 +2,9 @@
 
 Every published table becomes a source table of the source `factroots` (the published file, which the
 dbt profile attaches read-only under that name), with its descriptions and tests: `not_null` on each
-grain column, `unique` on the grain (one column, or the row of them), and `relationships` for each
+grain column but those the computing model's not_null audit leaves out (a language-agnostic set has no
+language A),
+`unique` on the grain (one column, or the row of them), and `relationships` for each
 column the mart declares in its SQLMesh `references (column AS mart)`."""
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ def dbt_sources(settings: Settings) -> str:
         columns = []
         for column, kind, description in table.columns:
             tests = []
-            if column in table.grain:
+            if column in table.grain and column not in table.nullable:
                 tests.append("not_null")
             if table.grain == [column]:
                 tests.append("unique")

@@ -16,6 +16,7 @@ class PublishedTable:
     columns: list[tuple[str, str, str]]  # (column, DuckDB type, description)
     grain: list[str]  # the columns that identify a row (the mart's SQLMesh `grain`)
     references: dict[str, str]  # column -> the mart it refers to (the mart's `references (column AS mart)`)
+    nullable: list[str]  # grain columns left out of the computing model's `not_null` audit, when it has one
 
 
 def published_tables(settings: Settings) -> list[PublishedTable]:
@@ -41,8 +42,18 @@ def describe_marts(ctx) -> list[PublishedTable]:
             description=" ".join((mart.description or "").split()),
             columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()],
             grain=[column.output_name for column in _flat(mart.grains)],
-            references={reference.this.output_name: reference.alias for reference in _flat(mart.references)}))
+            references={reference.this.output_name: reference.alias for reference in _flat(mart.references)},
+            nullable=_nullable(mart, source)))
     return tables
+
+
+def _nullable(mart, source) -> list[str]:
+    """The mart's grain columns that its computing model does not audit as not null (a model without
+    a not_null audit: none)."""
+    audited = [column.output_name for name, args in source.audits if name == "not_null"
+               for column in _flat([args["columns"]])]
+    grain = [column.output_name for column in _flat(mart.grains)]
+    return [column for column in grain if audited and column not in audited]
 
 
 def _flat(expressions: list[exp.Expr]) -> list[exp.Expr]:
