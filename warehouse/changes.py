@@ -2,8 +2,8 @@
 
 Every write to a raw table records a load batch, so the newest batch says whether the data changed.
 The project's hash covers what turns data into published tables (models, audits, macros, seeds, the
-checks, the publishing step and the warehouse's settings): when it changed, a build checks and
-publishes everything again. A good build is recorded in raw.builds.
+checks, the publishing step, the warehouse's settings and SQLMesh's version): when it changed, a
+build plans, checks and publishes everything again. A good build is recorded in raw.builds.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import sqlmesh
 
 from raw.tables import LOAD_KINDS
 from warehouse.settings import ROOT, Settings
@@ -28,7 +30,7 @@ class BuildState:
 
 def project_sha256(settings: Settings) -> str:
     """Hash of the project's parts that decide the published tables, and of the settings in force."""
-    digest = hashlib.sha256(json.dumps(settings.variables, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(json.dumps([settings.variables, sqlmesh.__version__], sort_keys=True, default=str).encode())
     for part in PROJECT_PARTS:
         path = ROOT / part
         for file in sorted(path.rglob("*")) if path.is_dir() else [path]:

@@ -71,13 +71,14 @@ def _clock(ctx: Context, settings: Settings) -> datetime:
     return to_datetime(settings.sqlmesh_config.model_defaults.start) + (newest + 1) * CRON_STEP
 
 
-def transform(ctx: Context, settings: Settings, skip_tests: bool = False) -> None:
+def transform(ctx: Context, settings: Settings, plan: bool = True) -> None:
     """Unit-test and apply model changes to prod, then compute what new load batches call for.
 
-    `skip_tests` skips the unit tests of tests/*.yaml (for a project unchanged since they passed)."""
+    `plan=False` skips the first step, for a project unchanged since it was last applied."""
     try:
         clock = _clock(ctx, settings)
-        ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock, skip_tests=skip_tests)
+        if plan:
+            ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock)
         status = ctx.run("prod", execution_time=clock, end=clock, ignore_cron=True, skip_janitor=True)
     except SQLMeshError as error:
         raise TransformError(_failure(ctx, str(error))) from error
