@@ -35,19 +35,38 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
         return duckdb.connect(str(path), read_only=True)
     path.parent.mkdir(parents=True, exist_ok=True)
     con = open_build_database(path)
-    existing = {name for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw' AND database_name = current_database()"
-    ).fetchall()}
+    existing = {}
+    for name, column in con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'raw' "
+            "AND database_name = current_database() ORDER BY table_name, column_index").fetchall():
+        existing.setdefault(name, []).append(column)
     missing = [table for table in TABLES if table.name not in existing]
-    if missing:
+    older = [table for table in TABLES if table.name in existing and existing[table.name] != table.names]
+    if missing or older:
         with transaction(con):
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             con.execute("CREATE SEQUENCE IF NOT EXISTS raw.load_batch_seq START 1")
             for table in missing:
-                con.execute(table.ddl())
-                for statement in table.comments():
-                    con.execute(statement)
+                _create(con, table)
+            for table in older:
+                _upgrade(con, table, existing[table.name])
     return con
+
+
+def _create(con, table: Table) -> None:
+    con.execute(table.ddl())
+    for statement in table.comments():
+        con.execute(statement)
+
+
+def _upgrade(con, table: Table, columns: list[str]) -> None:
+    """Rebuild a raw table written by an older factroots with the declared columns, in their order:
+    rows keep their values, and a column they lack takes its declared default (else NULL)."""
+    kept = ", ".join(c for c in columns if c in table.names)
+    con.execute(f"ALTER TABLE {table.qualified} RENAME TO {table.name}_older")
+    _create(con, table)
+    con.execute(f"INSERT INTO {table.qualified} BY NAME SELECT {kept} FROM raw.{table.name}_older")
+    con.execute(f"DROP TABLE raw.{table.name}_older")
 
 
 @contextlib.contextmanager

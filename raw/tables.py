@@ -29,6 +29,7 @@ class Column:
     type: str
     comment: str
     not_null: bool = False
+    default: str | None = None  # SQL literal: the value of rows written before the column existed
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Table:
 
     def ddl(self) -> str:
         lines = [f"{c.name} {c.type}{' NOT NULL' if c.not_null else ''}"
+                 f"{f' DEFAULT {c.default}' if c.default else ''}"
                  f"{' PRIMARY KEY' if c.name == self.primary_key else ''}" for c in self.columns]
         return f"CREATE TABLE IF NOT EXISTS {self.qualified} (\n    " + ",\n    ".join(lines) + "\n)"
 
@@ -66,7 +68,7 @@ class Table:
 
 
 def _table(name: str, comment: str, *columns: tuple, primary_key: str | None = None) -> Table:
-    """columns: (name, type, comment) or (name, type, comment, not_null)."""
+    """columns: (name, type, comment), (name, type, comment, not_null) or (..., not_null, default)."""
     return Table(name, comment, tuple(Column(*c) for c in columns), primary_key)
 
 
