@@ -5,9 +5,11 @@ Layout: <shard_dir>/<model slug>/model.json, and per language
 Each shard is loaded once, in its own transaction (predictions before activations); a shard that
 cannot be read, has the wrong columns or does not fit the model is refused with its path, and
 nothing loaded before it is lost. A shard is known by its path inside the shard folder, so a moved
-or copied data directory loads nothing twice. Loading a fact's prediction replaces the fact's
-earlier prediction and activations (a probe run again, after a crash or a change of its labels);
-loading its activations replaces its earlier activations.
+or copied data directory loads nothing twice. A prediction is one query, (fact, template_id): loading
+it replaces that query's earlier prediction, and for mLAMA's own template the fact's activations (a
+probe run again, after a crash or a change of its labels); loading a fact's activations replaces
+its earlier activations. A predictions shard written before template sets (no template_id) holds
+mLAMA's own template's queries.
 """
 from __future__ import annotations
 
@@ -70,6 +72,8 @@ def _read_shard(path: Path, schema: pa.Schema) -> pa.Table:
         table = pq.read_table(path)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
         raise ShardError(f"{path}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
+    if "template_id" in schema.names and "template_id" not in table.column_names:  # written before template sets
+        table = table.append_column("template_id", pa.array([tables.MLAMA_TEMPLATE] * table.num_rows, pa.string()))
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{path}: missing column(s) {', '.join(missing)}")
@@ -104,8 +108,9 @@ def _check_activations(con, path: Path, table: pa.Table, model: dict) -> None:
         raise ShardError(f"{path}: activation vectors of width {sorted(widths - {width})[0]}, but "
                          f"{model['model_id']} has {width} neurons (n_layers x d_ff)")
     con.register("shard_keys", table.select(["model_id", "lang", "uuid"]))
-    orphans = con.execute("SELECT uuid FROM shard_keys s ANTI JOIN raw.predictions p "
-                          "USING (model_id, lang, uuid) ORDER BY uuid").fetchall()
+    orphans = con.execute("SELECT uuid FROM shard_keys s ANTI JOIN (SELECT * FROM raw.predictions WHERE "
+                          "template_id = ?) p USING (model_id, lang, uuid) ORDER BY uuid",
+                          [tables.MLAMA_TEMPLATE]).fetchall()
     con.unregister("shard_keys")
     if orphans:
         raise ShardError(f"{path}: {len(orphans)} fact(s) with activations but no prediction "
@@ -125,15 +130,19 @@ def _per_layer(table: pa.Table, model: dict) -> pa.Table:
     })
 
 
-def _replace_facts(con, table: pa.Table, kinds: tuple[str, ...]) -> None:
-    """Delete the rows of `kinds` that the facts of `table` already have."""
-    con.register("shard_facts", table.select(["model_id", "lang", "uuid"]))
+def _replace_queries(con, table: pa.Table, kind: str) -> None:
+    """Delete what the queries of a `kind` shard replace: a prediction replaces the query's earlier
+    prediction, and (mLAMA's own template) the fact's activations; activations replace activations."""
+    keys = ["model_id", "lang", "uuid"] + (["template_id"] if kind == "predictions" else [])
+    con.register("shard_queries", table.select(keys))
     try:
-        for kind in kinds:
-            con.execute(f"DELETE FROM raw.{kind} WHERE (model_id, lang, uuid) IN "
-                        "(SELECT (model_id, lang, uuid) FROM shard_facts)")
+        match = f"({', '.join(keys)}) IN (SELECT ({', '.join(keys)}) FROM shard_queries)"
+        con.execute(f"DELETE FROM raw.{kind} WHERE {match}")
+        if kind == "predictions":
+            con.execute("DELETE FROM raw.activations WHERE (model_id, lang, uuid) IN (SELECT (model_id, lang, uuid) "
+                        "FROM shard_queries WHERE template_id = ?)", [tables.MLAMA_TEMPLATE])
     finally:
-        con.unregister("shard_facts")
+        con.unregister("shard_queries")
 
 
 def load_shards(database: str | Path, shard_dir: str | Path) -> int:
@@ -158,7 +167,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                         _check_activations(con, path, table, model)
                         table = _per_layer(table, model)
                     batch = db.new_batch(con, kind, name, path.parent.name, None, table.num_rows, 0)
-                    _replace_facts(con, table, ("predictions", "activations") if kind == "predictions" else (kind,))
+                    _replace_queries(con, table, kind)
                     db.insert(con, TABLES[kind], table, shard_file=name, load_batch=batch)
                 n_rows += table.num_rows
         return n_rows

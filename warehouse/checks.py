@@ -44,9 +44,9 @@ def _suites():
              between("line_no", 1, None)],
         ),
         "raw_mlama_templates": (
-            "SELECT lang, relation, template FROM raw.mlama_templates",
-            [*not_null("lang", "relation", "template"),
-             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation"]),
+            "SELECT lang, relation, template, template_id FROM raw.mlama_templates",
+            [*not_null("lang", "relation", "template", "template_id"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation", "template_id"]),
              gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[X\]"),
              gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[Y\]")],
         ),

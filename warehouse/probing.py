@@ -11,35 +11,40 @@ from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
 from ingest import shards
 from raw import db
-from raw.tables import CAPTURE_MODES
+from raw.tables import CAPTURE_MODES, MLAMA_TEMPLATE
 
-# Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
-# the same in every language) that have no prediction built from the same inputs, or whose
-# activations are wanted ($capture: correct or all) and missing.
+# Queries still to probe for a model: each (fact, template) of the first $limit facts per language
+# (in a fixed pseudo-random order, the same in every language) that has no prediction built from the
+# same inputs, or, for mLAMA's own template, whose activations are wanted ($capture: correct or all)
+# and missing.
 TODO_SQL = """
 WITH chosen AS (
-    SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
+    SELECT f.lang, f.relation, f.uuid, f.sub_label, f.obj_label, md5(f.uuid) AS draw
     FROM raw.mlama_facts f
-    JOIN raw.mlama_templates t USING (lang, relation)
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
-), predicted AS (
-    SELECT c.uuid, c.lang, p.is_correct, p.skip_reason IS NULL AS is_probed
+), queries AS (
+    SELECT c.*, t.template, t.template_id
     FROM chosen c
+    JOIN raw.mlama_templates t USING (lang, relation)
+), predicted AS (
+    SELECT q.uuid, q.lang, q.template_id, p.is_correct, p.skip_reason IS NULL AS is_probed
+    FROM queries q
     JOIN raw.predictions p
-      ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
-     AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label
-    QUALIFY row_number() OVER (PARTITION BY c.lang, c.uuid ORDER BY p.load_batch DESC) = 1
+      ON p.model_id = $model_id AND p.lang = q.lang AND p.uuid = q.uuid AND p.template_id = q.template_id
+     AND p.template = q.template AND p.sub_label = q.sub_label AND p.obj_label = q.obj_label
+    QUALIFY row_number() OVER (PARTITION BY q.lang, q.uuid, q.template_id ORDER BY p.load_batch DESC) = 1
 ), captured AS (
     SELECT DISTINCT lang, uuid FROM raw.activations WHERE model_id = $model_id
 )
-SELECT c.lang, c.relation, c.uuid, c.template, c.sub_label, c.obj_label
-FROM chosen c
-LEFT JOIN predicted p USING (lang, uuid)
+SELECT q.lang, q.relation, q.uuid, q.template, q.template_id, q.sub_label, q.obj_label
+FROM queries q
+LEFT JOIN predicted p USING (lang, uuid, template_id)
 WHERE p.uuid IS NULL
-   OR (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
-      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
-ORDER BY c.lang, c.draw
+   OR q.template_id = $mlama
+      AND (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
+      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = q.lang AND a.uuid = q.uuid)
+ORDER BY q.lang, q.draw, q.template_id
 """
 
 
@@ -47,12 +52,12 @@ ORDER BY c.lang, c.draw
 class ProbeReport:
     model_id: str
     device: str
-    probed: dict[str, int] = field(default_factory=dict)  # lang -> facts probed in this run
-    n_already: int = 0                                     # facts skipped: probed before
+    probed: dict[str, int] = field(default_factory=dict)  # lang -> queries (fact, template) probed in this run
+    n_already: int = 0                                     # queries skipped: probed before
 
     def summary_lines(self) -> list[str]:
         total = sum(self.probed.values())
-        return [f"probed {total:,} facts in {len(self.probed)} languages with {self.model_id} on {self.device}"
+        return [f"probed {total:,} queries in {len(self.probed)} languages with {self.model_id} on {self.device}"
                 f" ({self.n_already:,} already probed)"]
 
 
@@ -60,15 +65,16 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
           device: str | None = None, batch_size: int = 32, limit: int | None = None,
           activations: str = "correct", activation_dtype: str = "float16", shard_size: int = 2000,
           progress: bool = True, loaded=None) -> ProbeReport:
-    """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
+    """Probe the queries of `langs` (default: every loaded language) that `model` has not probed yet:
+    each fact with each template of its relation (mLAMA's own and the template sets loaded).
 
     `limit` takes the first facts per language in a fixed pseudo-random order by uuid (the same
     facts in every language, and the same on every run). `activations` says whose FFN activations
-    to keep: "correct" facts (the PROBELESS population), "all" probed facts, or "none"; facts
-    probed before without the activations asked for now are probed again. Results go to Parquet
-    shards of at most `shard_size` facts, each loaded as soon as it is written, so an interrupted
-    run resumes where it stopped. `loaded` passes an in-memory model (compute.models.wrap_model)
-    instead of loading `model`.
+    to keep, from mLAMA's own template's query: "correct" facts (the PROBELESS population), "all"
+    probed facts, or "none"; facts probed before without the activations asked for now are probed
+    again. Results go to Parquet shards of at most `shard_size` queries, each loaded as soon as it
+    is written, so an interrupted run resumes where it stopped. `loaded` passes an in-memory model
+    (compute.models.wrap_model) instead of loading `model`.
     """
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
@@ -86,9 +92,10 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
             missing = sorted(set(langs) - known)
             if missing:
                 raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
-        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit, "capture": activations}
+        params = {"model_id": loaded.model_id, "langs": langs or None, "limit": limit, "capture": activations,
+                  "mlama": MLAMA_TEMPLATE}
         todo = con.execute(TODO_SQL, params).to_arrow_table()
-        done = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM raw.predictions WHERE model_id = ? "
+        done = con.execute("SELECT count(DISTINCT (lang, uuid, template_id)) FROM raw.predictions WHERE model_id = ? "
                            "AND (? IS NULL OR list_contains(?, lang))",
                            [loaded.model_id, langs or None, langs or None]).fetchone()[0]
     finally:
@@ -99,8 +106,13 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         chunk = todo.slice(start, shard_size)
         for lang in sorted(set(chunk["lang"].to_pylist())):
             facts = chunk.filter(pc.equal(chunk["lang"], lang))
-            batches = list(probe_facts(loaded, facts, batch_size, progress, activations, activation_dtype))
-            pairs = batches if activations != "none" else [(batch, None) for batch in batches]
+            is_mlama = pc.equal(facts["template_id"], MLAMA_TEMPLATE)
+            pairs = []  # activations are captured for mLAMA's own template only
+            for queries, capture in ((facts.filter(is_mlama), activations),
+                                     (facts.filter(pc.invert(is_mlama)), "none")):
+                if queries.num_rows:
+                    batches = probe_facts(loaded, queries, batch_size, progress, capture, activation_dtype)
+                    pairs += batches if capture != "none" else [(batch, None) for batch in batches]
             shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]))
             captured = [a for _, a in pairs if a is not None]
             if captured:
