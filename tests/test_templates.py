@@ -17,6 +17,7 @@ from ingest.problems import IngestError
 from ingest.templates import ingest_templates
 from test_probe import tiny_bert
 from warehouse.build import build
+from warehouse.cli import main
 from warehouse.probing import probe
 
 RELEASE = {
@@ -310,3 +311,21 @@ def test_per_template_marts_and_the_paper_tables_untouched_by_a_set(tmp_path, se
     # u3: mlama right, p1 wrong -> 1/2; fr u1: mlama wrong, p1 not probed -> 0/1
     assert consistency == {("en", "u1"): (3, 2, pytest.approx(2 / 3)), ("en", "u2"): (2, 1, 0.5),
                            ("en", "u3"): (2, 1, 0.5), ("fr", "u1"): (1, 0, 0.0)}
+
+
+def test_the_command_loads_the_release_and_its_sets(tmp_path, capsys):
+    release = write_release(tmp_path / "release", RELEASE)
+    data = str(tmp_path / "data")
+    assert main(["--data-dir", data, "--quiet", "ingest-mlama"]) == 2  # neither a release nor a set
+    write_set(tmp_path / "para", PARAPHRASES)
+    write_set(tmp_path / "more", {"en": [{"relation": "P19", "template": "[X] lives in .", "template_id": "p9"},
+                                         {"relation": "P19", "template": "[X] lives in [Y] .", "template_id": "p9"}]})
+    assert main(["--data-dir", data, "--quiet", "ingest-mlama", str(release), "--templates", str(tmp_path / "para"),
+                 "--templates", str(tmp_path / "more")]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "mLAMA: 2 languages loaded (4 facts, 3 templates), 0 unchanged",
+        "template set para: 2 languages loaded (4 templates), 0 unchanged",
+        "template set more: 1 languages loaded (1 templates), 0 unchanged",
+        "quarantined 1 x template_missing_y (first: more/en/templates.jsonl:1: [X] lives in .)"]
+    assert main(["--data-dir", data, "--quiet", "ingest-mlama", "--templates", str(tmp_path / "nowhere")]) == 1
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nowhere'}: no such file or directory"
