@@ -77,6 +77,15 @@ def _suites():
             [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
         ),
+        "marts_p_at_1_by_template": (
+            "SELECT n_facts, n_probed, n_correct FROM marts.p_at_1_by_template",
+            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+        ),
+        "marts_fact_consistency": (
+            "SELECT n_templates, n_correct FROM marts.fact_consistency",
+            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_templates", column_B="n_correct", or_equal=True)],
+        ),
         "marts_language_overlap": (
             "SELECT n_correct_both, n_correct_either FROM marts.language_overlap",
             [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_correct_either", column_B="n_correct_both",
