@@ -1,5 +1,8 @@
 """mLAMA release (a directory or the zip) -> raw.mlama_templates, raw.mlama_facts, raw.quarantine.
 
+A templates.jsonl line may carry a template_id; without one it is mLAMA's own template ('mlama'),
+the one every fact needs (ingest/templates.py loads template sets beside the release).
+
 Each language folder is one load batch and one transaction. A folder whose content hash matches
 its last load is skipped; a changed folder replaces that language's rows. Predictions made from
 the old rows stay in raw.predictions; the models ignore those whose query inputs changed.

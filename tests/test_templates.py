@@ -185,7 +185,7 @@ def test_adding_a_template_set_probes_only_its_queries(tmp_path, settings, relea
     second = run()
     # en: u1 and u2 (P19) with p1 and p2, u3 (P36) with p1; fr: u1 with p1
     assert (second.probed, second.n_already) == ({"en": 5, "fr": 1}, 4)
-    assert second.summary_lines()[0].startswith("probed 6 queries in 2 languages with tiny@")
+    assert second.summary_lines()[0].startswith("probed 4 facts (6 queries) in 2 languages with tiny@")
     third = run()
     assert (third.probed, third.n_already) == ({}, 10)
     queries = rows(settings.build_database, "SELECT lang, uuid, template_id, query FROM raw.predictions "

@@ -53,11 +53,12 @@ class ProbeReport:
     model_id: str
     device: str
     probed: dict[str, int] = field(default_factory=dict)  # lang -> queries (fact, template) probed in this run
+    n_facts: int = 0                                       # (lang, fact) pairs those queries are of
     n_already: int = 0                                     # queries skipped: probed before
 
     def summary_lines(self) -> list[str]:
         total = sum(self.probed.values())
-        return [f"probed {total:,} queries in {len(self.probed)} languages with {self.model_id} on {self.device}"
+        return [f"probed {self.n_facts:,} facts ({total:,} queries) in {len(self.probed)} languages with {self.model_id} on {self.device}"
                 f" ({self.n_already:,} already probed)"]
 
 
@@ -102,6 +103,7 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         con.close()
 
     report = ProbeReport(loaded.model_id, loaded.device, n_already=done)
+    report.n_facts = len(set(zip(todo["lang"].to_pylist(), todo["uuid"].to_pylist())))
     for start in range(0, todo.num_rows, shard_size):
         chunk = todo.slice(start, shard_size)
         for lang in sorted(set(chunk["lang"].to_pylist())):
