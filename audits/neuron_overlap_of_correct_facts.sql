@@ -5,7 +5,7 @@ AUDIT (
 -- Every neuron-overlap row belongs to a fact correct now in both languages, with active neurons in both.
 WITH correct_with_neurons AS (
   SELECT predictions.model_id, predictions.lang, predictions.uuid
-  FROM intermediate.int_predictions AS predictions
+  FROM intermediate.int_mlama_predictions AS predictions
   SEMI JOIN intermediate.int_active_neurons AS active_neurons
     ON active_neurons.model_id = predictions.model_id
     AND active_neurons.lang = predictions.lang

@@ -59,8 +59,8 @@ def build_population(settings, facts: int, n_layers: int, d_ff: int) -> None:
                                             "weights_sha256": "0" * 64, "n_layers": n_layers, "d_ff": d_ff})
     now = datetime.now(timezone.utc)
     shards.write_shard(settings.shard_dir, pa.Table.from_pylist([dict(
-        model_id="bench-model@0", lang="en", relation="P1", uuid=u, template="[X] is [Y] .", sub_label=f"s{u}",
-        obj_label=f"o{u}", query="q", n_mask_tokens=1, gold_token_ids=[1], pred_token_ids=[1], gold_text=None,
+        model_id="bench-model@0", lang="en", relation="P1", uuid=u, template="[X] is [Y] .", template_id="mlama",
+        sub_label=f"s{u}", obj_label=f"o{u}", query="q", n_mask_tokens=1, gold_token_ids=[1], pred_token_ids=[1], gold_text=None,
         pred_text=None, gold_log_prob=None, is_correct=True, skip_reason=None, probed_at=now)
         for u in uuids],
         schema=shards.SHARD_SCHEMA))

@@ -46,13 +46,19 @@ def lm_head(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _fact_columns(facts: pa.Table | Iterable[dict]) -> dict[str, list]:
+    """FACT_COLUMNS and template_id (absent: mLAMA's own template) of each fact, column by column."""
     if isinstance(facts, pa.Table):
         missing = [c for c in FACT_COLUMNS if c not in facts.column_names]
         if missing:
             raise ValueError(f"facts lack columns {missing}")
-        return {c: facts.column(c).to_pylist() for c in FACT_COLUMNS}
-    rows = list(facts)
-    return {c: [row[c] for row in rows] for c in FACT_COLUMNS}
+        columns = {c: facts.column(c).to_pylist() for c in FACT_COLUMNS}
+        ids = facts.column("template_id").to_pylist() if "template_id" in facts.column_names else None
+    else:
+        rows = list(facts)
+        columns = {c: [row[c] for row in rows] for c in FACT_COLUMNS}
+        ids = [row.get("template_id", tables.MLAMA_TEMPLATE) for row in rows]
+    columns["template_id"] = ids or [tables.MLAMA_TEMPLATE] * len(columns["uuid"])
+    return columns
 
 
 @contextmanager
@@ -196,7 +202,7 @@ def _record_batch(
     data["model_id"] = [loaded.model_id] * len(rows)
     data["probed_at"] = [probed_at] * len(rows)
     data["is_correct"] = [bool(row.get("is_correct")) for row in rows]
-    for key in FACT_COLUMNS:
+    for key in (*FACT_COLUMNS, "template_id"):
         data[key] = [facts[key][i] for i in indices]
     data["labels_share_tokens"] = [
         shared_entity_tokens(facts["sub_label"][i], facts["obj_label"][i], loaded.tokenizer, facts["lang"][i])

@@ -1,5 +1,8 @@
 """mLAMA release (a directory or the zip) -> raw.mlama_templates, raw.mlama_facts, raw.quarantine.
 
+A templates.jsonl line may carry a template_id; without one it is mLAMA's own template ('mlama'),
+the one every fact needs (ingest/templates.py loads template sets beside the release).
+
 Each language folder is one load batch and one transaction. A folder whose content hash matches
 its last load is skipped; a changed folder replaces that language's rows. Predictions made from
 the old rows stay in raw.predictions; the models ignore those whose query inputs changed.
@@ -36,6 +39,7 @@ class LanguageLoad:
 
 @dataclass
 class IngestReport:
+    what: str = "mLAMA"                                  # the release, or "template set NAME"
     loaded: list[str] = field(default_factory=list)      # languages (re)loaded
     unchanged: list[str] = field(default_factory=list)   # same content as last time
     n_facts: int = 0
@@ -43,10 +47,9 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
 
     def summary_lines(self) -> list[str]:
-        lines = [
-            f"mLAMA: {len(self.loaded)} languages loaded ({self.n_facts:,} facts, "
-            f"{self.n_templates:,} templates), {len(self.unchanged)} unchanged"
-        ]
+        facts = f"{self.n_facts:,} facts, " if self.what == "mLAMA" else ""
+        lines = [f"{self.what}: {len(self.loaded)} languages loaded ({facts}{self.n_templates:,} templates), "
+                 f"{len(self.unchanged)} unchanged"]
         for kind, count in Counter(p.problem for p in self.problems).most_common():
             first = next(p for p in self.problems if p.problem == kind)
             where = first.source_file + (f":{first.line_no}" if first.line_no else "")
@@ -54,7 +57,7 @@ class IngestReport:
         return lines
 
 
-def _language_files(source: Path) -> dict[str, dict[str, callable]]:
+def language_files(source: Path) -> dict[str, dict[str, callable]]:
     """Map folder name -> {file name: reader of its bytes} for a directory or a zip."""
     folders: dict[str, dict[str, callable]] = {}
     if source.is_dir():
@@ -72,7 +75,7 @@ def _language_files(source: Path) -> dict[str, dict[str, callable]]:
     raise IngestError(f"{source}: not a directory or a zip file")
 
 
-def _parse_lines(name: str, data: bytes, problems: list[Problem]):
+def parse_lines(name: str, data: bytes, problems: list[Problem]):
     """Yield (line number, JSON object) for each valid line; record the bad ones."""
     for line_no, raw_line in enumerate(data.split(b"\n"), start=1):
         if not raw_line.strip():
@@ -93,8 +96,41 @@ def _parse_lines(name: str, data: bytes, problems: list[Problem]):
         yield line_no, record
 
 
-def read_language(lang: str, files: dict[str, callable]) -> LanguageLoad:
-    """Read and validate one language folder."""
+def read_templates(lang: str, name: str, data: bytes, problems: list[Problem], taken: dict[tuple, str],
+                   default_id: str | None = tables.MLAMA_TEMPLATE, relations: set[str] | None = None) -> list[dict]:
+    """The valid lines of a templates.jsonl ({"relation", "template", "template_id"}), as rows of
+    raw.mlama_templates; the bad ones go to `problems`. A line without a template_id gets
+    `default_id` (None: it must have one). A (relation, template_id) may occur once: in this file, and
+    in `taken` ((relation, template_id) -> where, the templates of the language loaded from elsewhere).
+    `relations`, when given, are the relations a line may name (those of the facts loaded)."""
+    rows: list[dict] = []
+    seen = dict(taken)
+    for line_no, record in parse_lines(name, data, problems):
+        relation, template = record.get("relation"), record.get("template")
+        template_id = record.get("template_id", default_id)
+        if not isinstance(relation, str) or not isinstance(template, str):
+            problems.append(Problem(name, line_no, "missing_field", "needs string fields 'relation' and 'template'"))
+        elif not isinstance(template_id, str) or not template_id.strip():
+            problems.append(Problem(name, line_no, "missing_field", "needs a non-empty string field 'template_id'"))
+        elif relations is not None and relation not in relations:
+            problems.append(Problem(name, line_no, "unknown_relation", f"no fact of {relation} is loaded in {lang}"))
+        elif "[X]" not in template:
+            problems.append(Problem(name, line_no, "template_missing_x", template))
+        elif "[Y]" not in template:
+            problems.append(Problem(name, line_no, "template_missing_y", template))
+        elif (relation, template_id) in seen:
+            problems.append(Problem(name, line_no, "duplicate_template",
+                                    f"{relation} template_id '{template_id}' first at {seen[relation, template_id]}"))
+        else:
+            seen[relation, template_id] = f"{name}:{line_no}"
+            rows.append(dict(lang=lang, relation=relation, template=template, template_id=template_id,
+                             source_file=name, line_no=line_no))
+    return rows
+
+
+def read_language(lang: str, files: dict[str, callable], taken: dict[str, dict] | None = None) -> LanguageLoad:
+    """Read and validate one language folder; `taken`: lang -> the templates loaded by template
+    sets ((relation, template_id) -> where), which the folder's templates may not repeat."""
     digest = hashlib.sha256()
     contents = {}
     for name in sorted(files):
@@ -109,27 +145,14 @@ def read_language(lang: str, files: dict[str, callable]) -> LanguageLoad:
     template_name = f"{lang}/templates.jsonl"
     if template_name not in contents:
         load.problems.append(Problem(template_name, None, "missing_templates", "no such file: no fact can be queried"))
-    templates: dict[str, str] = {}
-    for line_no, record in _parse_lines(template_name, contents.pop(template_name, b""), load.problems):
-        relation, template = record.get("relation"), record.get("template")
-        if not isinstance(relation, str) or not isinstance(template, str):
-            load.problems.append(Problem(template_name, line_no, "missing_field",
-                                         "needs string fields 'relation' and 'template'"))
-        elif "[X]" not in template:
-            load.problems.append(Problem(template_name, line_no, "template_missing_x", template))
-        elif "[Y]" not in template:
-            load.problems.append(Problem(template_name, line_no, "template_missing_y", template))
-        elif relation in templates:
-            load.problems.append(Problem(template_name, line_no, "duplicate_template", relation))
-        else:
-            templates[relation] = template
-            load.templates.append(dict(lang=lang, relation=relation, template=template,
-                                       source_file=template_name, line_no=line_no))
+    load.templates = read_templates(lang, template_name, contents.pop(template_name, b""), load.problems,
+                                    taken.get(lang, {}) if taken else {})
+    templates = {t["relation"]: t["template"] for t in load.templates if t["template_id"] == tables.MLAMA_TEMPLATE}
 
     first_seen: dict[str, str] = {}
     for name, data in contents.items():
         relation = PurePosixPath(name).stem
-        for line_no, record in _parse_lines(name, data, load.problems):
+        for line_no, record in parse_lines(name, data, load.problems):
             missing = [f for f in FACT_FIELDS if record.get(f) is None]
             if missing:
                 load.problems.append(Problem(name, line_no, "missing_field", "missing " + ", ".join(missing)))
@@ -139,8 +162,8 @@ def read_language(lang: str, files: dict[str, callable]) -> LanguageLoad:
             if not sub_label.strip() or not obj_label.strip():
                 load.problems.append(Problem(name, line_no, "empty_label", f"uuid {uuid}"))
             elif relation not in templates:
-                load.problems.append(Problem(name, line_no, "no_template",
-                                             f"no valid template for {relation} in {template_name}"))
+                load.problems.append(Problem(name, line_no, "no_template", f"no valid mLAMA template (template_id "
+                                             f"'{tables.MLAMA_TEMPLATE}') for {relation} in {template_name}"))
             elif uuid in first_seen:
                 load.problems.append(Problem(name, line_no, "duplicate_uuid",
                                              f"{uuid} first seen at {first_seen[uuid]}"))
@@ -160,18 +183,19 @@ def _store(con, load: LanguageLoad, source: str) -> None:
     with db.transaction(con):
         batch = db.new_batch(con, "mlama", source, load.lang, load.content_sha256,
                              len(load.facts) + len(load.templates), len(load.problems))
-        for table in ("mlama_facts", "mlama_templates"):
-            con.execute(f"DELETE FROM raw.{table} WHERE lang = ?", [load.lang])
+        con.execute("DELETE FROM raw.mlama_facts WHERE lang = ?", [load.lang])
+        con.execute("DELETE FROM raw.mlama_templates WHERE lang = ? AND load_batch IN "
+                    "(SELECT load_batch FROM raw.load_batches WHERE kind = 'mlama')", [load.lang])  # not the sets'
         con.execute("DELETE FROM raw.quarantine WHERE kind = 'mlama' AND lang = ?", [load.lang])
         for table, rows in ((tables.MLAMA_FACTS, load.facts), (tables.MLAMA_TEMPLATES, load.templates)):
             db.insert(con, table, pa.Table.from_pylist(rows, schema=table.arrow_schema(("load_batch", "loaded_at"))),
                       load_batch=batch)
         problems = [{"lang": load.lang, **vars(p)} for p in load.problems]
-        db.insert(con, tables.QUARANTINE, pa.Table.from_pylist(problems, schema=_PROBLEM_SCHEMA),
+        db.insert(con, tables.QUARANTINE, pa.Table.from_pylist(problems, schema=PROBLEM_SCHEMA),
                   kind="mlama", load_batch=batch)
 
 
-_PROBLEM_SCHEMA = tables.QUARANTINE.arrow_schema(("kind", "load_batch", "loaded_at"))
+PROBLEM_SCHEMA = tables.QUARANTINE.arrow_schema(("kind", "load_batch", "loaded_at"))
 
 
 def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | None = None,
@@ -189,7 +213,7 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
         unknown = sorted(set(langs) - MLAMA_LANGUAGES)
         if unknown:
             raise IngestError(f"unknown language code(s): {', '.join(unknown)} (mLAMA has {len(MLAMA_LANGUAGES)})")
-    folders = _language_files(source)
+    folders = language_files(source)
     if langs:
         missing = sorted(set(langs) - set(folders))
         if missing:
@@ -198,7 +222,14 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
     if not folders:
         raise IngestError(f"{source}: no <lang>/*.jsonl files found")
 
-    loads = [read_language(lang, files)
+    taken = {}
+    if Path(database).exists():
+        con = db.connect(database)
+        try:
+            taken = other_templates(con)
+        finally:
+            con.close()
+    loads = [read_language(lang, files, taken)
              for lang, files in tqdm(folders.items(), desc="reading mLAMA", unit="lang", disable=not progress)]
     report = IngestReport(problems=[p for load in loads for p in load.problems])
     if strict and report.problems:
@@ -228,6 +259,19 @@ def ingest_mlama(database: str | Path, source: str | Path, langs: list[str] | No
         raise IngestError("; ".join(_not_loaded(load) for load in dropped) +
                           f" ({len(report.loaded)} other language(s) loaded, {len(report.unchanged)} unchanged)")
     return report
+
+
+def other_templates(con, template_set: str | None = None) -> dict[str, dict[tuple, str]]:
+    """lang -> {(relation, template_id): where} of the templates loaded, but those of the mLAMA
+    release (`template_set` None) or of the template set loaded from `template_set`."""
+    found: dict[str, dict[tuple, str]] = {}
+    for lang, relation, template_id, where in con.execute("""
+            SELECT t.lang, t.relation, t.template_id, b.source || ': ' || t.source_file || ':' || t.line_no
+            FROM raw.mlama_templates t JOIN raw.load_batches b USING (load_batch)
+            WHERE CASE WHEN $set IS NULL THEN b.kind <> 'mlama' ELSE b.kind <> 'templates' OR b.source <> $set END
+            """, {"set": template_set}).fetchall():
+        found.setdefault(lang, {})[relation, template_id] = where
+    return found
 
 
 def _not_loaded(load: LanguageLoad) -> str:

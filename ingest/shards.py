@@ -9,9 +9,11 @@ write where the loader reads.
 Each shard is loaded once, in its own transaction (predictions before activations); a shard that
 cannot be read, has the wrong columns or does not fit the model is refused with its path, and
 nothing loaded before it is lost. A shard is known by its path inside the shard folder, so a moved
-or copied data directory loads nothing twice. Loading a fact's prediction replaces the fact's
-earlier prediction and activations (a probe run again, after a crash or a change of its labels);
-loading its activations replaces its earlier activations.
+or copied data directory loads nothing twice. A prediction is one query, (fact, template_id): loading
+it replaces that query's earlier prediction, and for mLAMA's own template the fact's activations (a
+probe run again, after a crash or a change of its labels); loading a fact's activations replaces
+its earlier activations. A predictions shard written before template sets (no template_id) holds
+mLAMA's own template's queries.
 """
 from __future__ import annotations
 
@@ -38,8 +40,8 @@ SCHEMAS = {"predictions": SHARD_SCHEMA, "activations": tables.activation_shard_s
 TABLES = {"predictions": tables.PREDICTIONS, "activations": tables.ACTIVATIONS, "attributions": tables.ATTRIBUTIONS,
           "interventions": tables.INTERVENTIONS}
 # What a loaded row replaces: the earlier rows of its kind with the same values of these columns
-# (a prediction also replaces its fact's activations).
-KEYS = {"predictions": ("model_id", "lang", "uuid"), "activations": ("model_id", "lang", "uuid"),
+# (a prediction of mLAMA's own template also replaces its fact's activations).
+KEYS = {"predictions": ("model_id", "lang", "uuid", "template_id"), "activations": ("model_id", "lang", "uuid"),
         "attributions": ("model_id", "lang", "uuid", "template_id"),
         "interventions": ("model_id", "lang", "uuid", "template_id", "set_kind", "op")}
 MODEL_FILE = "model.json"
@@ -115,6 +117,8 @@ def _read_shard(fs: pafs.FileSystem, path: str, schema: pa.Schema) -> pa.Table:
         table = pq.read_table(path, filesystem=fs)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
         raise ShardError(f"{shown}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
+    if "template_id" in schema.names and "template_id" not in table.column_names:  # written before template sets
+        table = table.append_column("template_id", pa.array([tables.MLAMA_TEMPLATE] * table.num_rows, pa.string()))
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{shown}: missing column(s) {', '.join(missing)}")
@@ -150,8 +154,9 @@ def _check_activations(con, path: Path, table: pa.Table, model: dict) -> None:
         raise ShardError(f"{path}: activation vectors of width {sorted(widths - {width})[0]}, but "
                          f"{model['model_id']} has {width} neurons (n_layers x d_ff)")
     con.register("shard_keys", table.select(["model_id", "lang", "uuid"]))
-    orphans = con.execute("SELECT uuid FROM shard_keys s ANTI JOIN raw.predictions p "
-                          "USING (model_id, lang, uuid) ORDER BY uuid").fetchall()
+    orphans = con.execute("SELECT uuid FROM shard_keys s ANTI JOIN (SELECT * FROM raw.predictions WHERE "
+                          "template_id = ?) p USING (model_id, lang, uuid) ORDER BY uuid",
+                          [tables.MLAMA_TEMPLATE]).fetchall()
     con.unregister("shard_keys")
     if orphans:
         raise ShardError(f"{path}: {len(orphans)} fact(s) with activations but no prediction "
@@ -171,15 +176,18 @@ def _per_layer(table: pa.Table, model: dict) -> pa.Table:
     })
 
 
-def _replace_facts(con, table: pa.Table, kind: str) -> None:
-    """Delete the rows that the rows of `table` (of `kind`) replace."""
+def _replace_rows(con, table: pa.Table, kind: str) -> None:
+    """Delete the rows that the rows of `table` (of `kind`) replace: those with the same KEYS[kind];
+    a prediction of mLAMA's own template also replaces its fact's activations."""
     key = ", ".join(KEYS[kind])
-    con.register("shard_facts", table.select(list(KEYS[kind])))
+    con.register("shard_rows", table.select(list(KEYS[kind])))
     try:
-        for replaced in ("predictions", "activations") if kind == "predictions" else (kind,):
-            con.execute(f"DELETE FROM raw.{replaced} WHERE ({key}) IN (SELECT ({key}) FROM shard_facts)")
+        con.execute(f"DELETE FROM raw.{kind} WHERE ({key}) IN (SELECT ({key}) FROM shard_rows)")
+        if kind == "predictions":
+            con.execute("DELETE FROM raw.activations WHERE (model_id, lang, uuid) IN (SELECT (model_id, lang, uuid) "
+                        "FROM shard_rows WHERE template_id = ?)", [tables.MLAMA_TEMPLATE])
     finally:
-        con.unregister("shard_facts")
+        con.unregister("shard_rows")
 
 
 def _shard_names(fs: pafs.FileSystem, root: str) -> dict[str, list[str]]:
@@ -218,7 +226,7 @@ def load_shards(database: str | Path, shard_dir: str | Path) -> int:
                         _check_activations(con, shown, table, model)
                         table = _per_layer(table, model)
                     batch = db.new_batch(con, kind, name, lang, None, table.num_rows, 0)
-                    _replace_facts(con, table, kind)
+                    _replace_rows(con, table, kind)
                     db.insert(con, TABLES[kind], table, shard_file=name, load_batch=batch)
                 n_rows += table.num_rows
         return n_rows

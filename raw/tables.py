@@ -89,10 +89,12 @@ LOAD_BATCHES = _table(
     _LOADED, primary_key="load_batch")
 
 MLAMA_TEMPLATES = _table(
-    "mlama_templates", "One row per valid mLAMA template line, with provenance.",
+    "mlama_templates", "One row per valid template line (mLAMA's own and paraphrase sets), with provenance.",
     ("lang", "TEXT", "mLAMA language folder", True),
     ("relation", "TEXT", "relation the template expresses", True),
     ("template", "TEXT", "cloze template with [X] (subject) and [Y] (object)", True),
+    ("template_id", "TEXT", "which template of the relation: 'mlama' for mLAMA's own, else a template set's id",
+     True, "'mlama'"),
     _FILE, _LINE, _BATCH, _LOADED)
 
 MLAMA_FACTS = _table(
@@ -134,12 +136,13 @@ MODELS = _table(
     primary_key="model_id")
 
 PREDICTIONS = _table(
-    "predictions", "One row per (model, lang, fact) probed, loaded from the Parquet shards of the probe.",
+    "predictions", "One row per (model, lang, fact, template) probed, loaded from the Parquet shards of the probe.",
     ("model_id", "TEXT", "model identity (raw.models)", True),
     ("lang", "TEXT", "language probed", True),
     ("relation", "TEXT", "relation of the fact", True),
     ("uuid", "TEXT", "fact id", True),
     ("template", "TEXT", "template the query was built from", True),
+    ("template_id", "TEXT", "the template's id (raw.mlama_templates)", True, "'mlama'"),
     ("sub_label", "TEXT", "subject label the query was built from", True),
     ("obj_label", "TEXT", "object label the query was built from", True),
     ("labels_share_tokens", "BOOLEAN", "object inside subject, or a shared subword token (model tokenizer)"),
@@ -307,6 +310,7 @@ TABLES = (LOAD_BATCHES, BUILDS, MLAMA_TEMPLATES, MLAMA_FACTS, QUARANTINE, MODELS
 # the marts that depend on them. A kind missing here makes the next build check and publish everything.
 LOAD_KINDS = {
     "mlama": (MLAMA_FACTS, MLAMA_TEMPLATES, QUARANTINE),
+    "templates": (MLAMA_TEMPLATES, QUARANTINE),
     "predictions": (MODELS, PREDICTIONS, ACTIVATIONS),
     "activations": (MODELS, ACTIVATIONS),
     "attributions": (MODELS, ATTRIBUTIONS),
@@ -320,8 +324,8 @@ LOAD_KINDS = {
 READ_BY_MODELS = (MLAMA_FACTS, MLAMA_TEMPLATES, MODELS, PREDICTIONS, QUARANTINE, ACTIVATIONS, WIKI_CORPORA,
                   FACT_PRESENCE, LANGUAGE_SIZES, ATTRIBUTIONS, INTERVENTIONS)
 
-
-
+# template_id of mLAMA's own template: the paper's query, the one whose FFN activations are captured
+MLAMA_TEMPLATE = "mlama"
 # Whose FFN activations a probe keeps: the correct facts (PROBELESS's population), all probed facts, none
 CAPTURE_MODES = ("correct", "all", "none")
 # The value types an activations shard may hold (the warehouse reads them as FLOAT)

@@ -1,4 +1,5 @@
-"""Write the bundled sample: facts in the mLAMA layout and WikiExtractor-style text, for en, fr, de.
+"""Write the bundled sample: facts in the mLAMA layout and WikiExtractor-style text, for en, fr, de,
+and a template set of paraphrases (each relation's second sentence pattern as a template).
 
 All templates and texts were written for factroots. Every fact says in which languages' text it is
 stated; the script checks that the METHOD.md presence rule (subject and object labels in one
@@ -12,6 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 LANGS = ("en", "fr", "de")
+PARAPHRASE_ID = "text-2"  # template_id of the sample's template set
 UUID_NAMESPACE = uuid.UUID("6f1c2a4e-3b5d-4e8f-9a7c-1d2e3f405162")
 
 ENTITIES = {  # Wikidata id: (en, fr, de)
@@ -336,6 +338,11 @@ def check_presence(lang: str, docs: list[tuple[str, list[str]]]) -> None:
         raise ValueError(f"{lang}: presence differs from the plan:\n" + "\n".join(wrong))
 
 
+def paraphrase(pattern: str) -> str:
+    """A sentence pattern of the text as a template: "{o} is the seat of {s}." -> "[Y] is the seat of [X] ."."""
+    return pattern.replace("{s}", "[X]").replace("{o}", "[Y]").removesuffix(".") + " ."
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -351,6 +358,9 @@ def write_lang(root: Path, lang: str) -> int:
             {"sub_uri": sub, "obj_uri": obj, "obj_label": label(obj, lang), "sub_label": label(sub, lang),
              "lineid": i, "uuid": fact_uuid(relation, sub, obj)}
             for i, (sub, obj) in enumerate(facts)])
+    write_jsonl(root / "paraphrases" / lang / "templates.jsonl", [
+        {"relation": r, "template": paraphrase(spec[1][lang][1][1]), "template_id": PARAPHRASE_ID}
+        for r, spec in RELATIONS.items()])
     docs = documents(lang)
     check_presence(lang, docs)
     rows = []

@@ -77,9 +77,9 @@ def warehouse(tmp_path_factory):
             sub, obj = labels(uuid)
             right = uuid in CORRECT[lang]
             rows.append(dict(model_id=MODEL, lang=lang, relation=RELATION.get(uuid, "P36"), uuid=uuid,
-                             template="[X] in [Y] ." if uuid in RELATION else "[X] : [Y] .", sub_label=sub,
-                             obj_label=obj, labels_share_tokens=uuid in SHARES_TOKENS, query="q", n_mask_tokens=1,
-                             gold_token_ids=[1], pred_token_ids=[1] if right else [2], gold_text=None,
+                             template="[X] in [Y] ." if uuid in RELATION else "[X] : [Y] .", template_id="mlama",
+                             sub_label=sub, obj_label=obj, labels_share_tokens=uuid in SHARES_TOKENS, query="q",
+                             n_mask_tokens=1, gold_token_ids=[1], pred_token_ids=[1] if right else [2], gold_text=None,
                              pred_text=None, gold_log_prob=None, is_correct=right, skip_reason=None,
                              probed_at=now))
             if right:

@@ -48,7 +48,8 @@ def load_languages(settings, folder, langs) -> dict[str, np.ndarray]:
     for lang in langs:
         n_right, n_wrong = POPULATIONS[lang]
         rows = [dict(model_id=MODEL, lang=lang, relation="P1", uuid=f"u{i}", template="[X] is [Y] .",
-                     sub_label=f"su{i}", obj_label=f"ou{i}", query="q", n_mask_tokens=1, gold_token_ids=[1],
+                     template_id="mlama", sub_label=f"su{i}", obj_label=f"ou{i}", query="q", n_mask_tokens=1,
+                     gold_token_ids=[1],
                      pred_token_ids=[1] if i < n_right else [2], gold_text=None, pred_text=None,
                      gold_log_prob=None, is_correct=i < n_right, skip_reason=None,
                      probed_at=datetime.now(timezone.utc))

@@ -17,8 +17,8 @@ MODEL = {"model_id": "m@abc", "name_or_path": "m", "weights_sha256": "f" * 64}
 
 def table(lang="en", n=3, model_id="m@abc"):
     return pa.Table.from_pylist([dict(
-        model_id=model_id, lang=lang, relation="P36", uuid=f"u{i}", template="[X] [Y]", sub_label="s",
-        obj_label="o", query="s [MASK]", n_mask_tokens=1, gold_token_ids=[i], pred_token_ids=[i],
+        model_id=model_id, lang=lang, relation="P36", uuid=f"u{i}", template="[X] [Y]", template_id="mlama",
+        sub_label="s", obj_label="o", query="s [MASK]", n_mask_tokens=1, gold_token_ids=[i], pred_token_ids=[i],
         gold_text="o", pred_text="o", gold_log_prob=-0.5, is_correct=True, skip_reason=None,
         probed_at=datetime.now(timezone.utc)) for i in range(n)], schema=shards.SHARD_SCHEMA)
 

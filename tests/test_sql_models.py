@@ -46,7 +46,7 @@ def write_predictions(settings, lang):
     rows = []
     for relation, uuid, gold, pred in PREDICTIONS[lang]:
         rows.append(dict(model_id=MODEL, lang=lang, relation=relation, uuid=uuid,
-                         template=TEMPLATES[lang][relation], sub_label=f"sub-{uuid}-{lang}",
+                         template=TEMPLATES[lang][relation], template_id="mlama", sub_label=f"sub-{uuid}-{lang}",
                          obj_label=f"obj-{uuid}-{lang}", query=None if gold is None else "q",
                          n_mask_tokens=None if gold is None else len(gold), gold_token_ids=gold,
                          pred_token_ids=pred, gold_text=None, pred_text=None, gold_log_prob=None,

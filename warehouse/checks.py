@@ -47,10 +47,10 @@ def _suites():
              between("line_no", 1, None)],
         ),
         "raw_mlama_templates": (
-            "SELECT lang, relation, template FROM raw.mlama_templates "
+            "SELECT lang, relation, template, template_id FROM raw.mlama_templates "
             "WHERE lang IN (SELECT lang FROM raw.mlama_templates WHERE load_batch > $since)",
-            [*not_null("lang", "relation", "template"),
-             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation"]),
+            [*not_null("lang", "relation", "template", "template_id"),
+             gxe.ExpectCompoundColumnsToBeUnique(column_list=["lang", "relation", "template_id"]),
              gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[X\]"),
              gxe.ExpectColumnValuesToMatchRegex(column="template", regex=r"\[Y\]")],
         ),
@@ -80,6 +80,15 @@ def _suites():
             "SELECT n_facts, n_probed, n_correct FROM marts.p_at_1",
             [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
              gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+        ),
+        "marts_p_at_1_by_template": (
+            "SELECT n_facts, n_probed, n_correct FROM marts.p_at_1_by_template",
+            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
+             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+        ),
+        "marts_fact_consistency": (
+            "SELECT n_templates, n_correct FROM marts.fact_consistency",
+            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_templates", column_B="n_correct", or_equal=True)],
         ),
         "marts_language_overlap": (
             "SELECT n_correct_both, n_correct_either FROM marts.language_overlap",

@@ -102,17 +102,28 @@ def demo():
 
 
 @cli.command("ingest-mlama")
-@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("source", type=click.Path(path_type=Path), required=False)
+@click.option("--templates", type=click.Path(path_type=Path), multiple=True,
+              help="a template set to load beside the facts (repeatable): <lang>/templates.jsonl")
 @langs_option("all")
 @click.option("--strict", is_flag=True, help="fail, loading nothing, if any row is bad")
 @shared_options
-def ingest_mlama(source, **options):
-    """Load an mLAMA release.
+def ingest_mlama(source, templates, **options):
+    """Load an mLAMA release, and template sets.
 
-    SOURCE is the release directory (<lang>/templates.jsonl, <lang>/P19.jsonl, ...) or its zip."""
+    SOURCE is the release directory (<lang>/templates.jsonl, <lang>/P19.jsonl, ...) or its zip. A
+    template set (--templates DIR, after the release's facts are loaded) is a folder or zip of
+    <lang>/templates.jsonl whose lines carry a template_id: more queries per fact."""
     from ingest.mlama import ingest_mlama as ingest
+    from ingest.templates import ingest_templates
+    if source is None and not templates:
+        raise click.UsageError("give the release (SOURCE), a template set (--templates DIR), or both")
     settings, progress = _start()
-    _echo(ingest(settings.build_database, source, progress=progress, **_given(options)).summary_lines())
+    if source is not None:
+        _echo(ingest(settings.build_database, source, progress=progress, **_given(options)).summary_lines())
+    for template_set in templates:
+        _echo(ingest_templates(settings.build_database, template_set, progress=progress,
+                               **_given(options)).summary_lines())
 
 
 @cli.command()
@@ -120,7 +131,8 @@ def ingest_mlama(source, **options):
 @langs_option("every loaded language")
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="facts per forward pass (default: 32)")
-@click.option("--limit", type=int, help="at most this many facts per language, the same facts in every language")
+@click.option("--limit", type=int, help="at most this many facts per language, the same facts in every language "
+              "(each with every template of its relation)")
 @click.option("--activations", type=click.Choice(tables.CAPTURE_MODES),
               help="whose FFN activations to keep (default: correct facts, the PROBELESS population)")
 @click.option("--activation-dtype", type=click.Choice(list(tables.ACTIVATION_TYPES)),
@@ -133,7 +145,8 @@ def probe(model, shard_dir, **options):
     """Probe the loaded facts with a masked or causal LM.
 
     The family comes from the model's config: a masked LM fills the object's masks, a causal LM
-    continues the prompt (templates whose [Y] precedes [X] are not probed). Resumable: facts
+    continues the prompt (templates whose [Y] precedes [X] are not probed). Every fact is probed
+    with each template of its relation (mLAMA's own and the template sets'). Resumable: queries
     already probed by the same model are skipped. With --ray, one worker per GPU (or CPU) of the
     cluster loads the model once and writes the same shards."""
     from warehouse.probing import probe as run_probe

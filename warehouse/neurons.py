@@ -17,14 +17,13 @@ from compute.queries import QueryError
 from ingest import shards
 from raw import db, tables
 
-# Each fact's current prediction by a model, with the template it was probed with: the one place
-# that names the template (raw.predictions has one query per fact until the templates branch lands).
+# The current prediction of each query (fact, template) by a model
 CURRENT_PREDICTIONS = """
-SELECT model_id, lang, uuid, 'mlama' AS template_id, -- template_id: after merge
-       template, sub_label, obj_label, is_correct, skip_reason IS NULL AS is_probed, load_batch
+SELECT model_id, lang, uuid, template_id, template, sub_label, obj_label, is_correct,
+       skip_reason IS NULL AS is_probed, load_batch
 FROM raw.predictions
 WHERE model_id = $model_id
-QUALIFY row_number() OVER (PARTITION BY model_id, lang, uuid ORDER BY load_batch DESC) = 1
+QUALIFY row_number() OVER (PARTITION BY model_id, lang, uuid, template_id ORDER BY load_batch DESC) = 1
 """
 
 # Queries still to attribute: correct (or, with population "all", probed) facts whose current
@@ -54,12 +53,12 @@ SELECT 'language_agnostic', NULL, uuid, list(neuron_id ORDER BY neuron_id)
 FROM intermediate.int_language_agnostic_neurons WHERE model_id = $model_id GROUP BY ALL
 """
 
-# Correct queries (language B) not intervened on yet
+# Correct queries (language B) of mLAMA's own template, the paper's query, not intervened on yet
 INTERVENE_TODO = f"""
 WITH current AS ({CURRENT_PREDICTIONS})
 SELECT lang, uuid, template_id, template, sub_label, obj_label
 FROM current c
-WHERE is_correct AND ($langs IS NULL OR list_contains($langs, lang))
+WHERE is_correct AND template_id = $mlama AND ($langs IS NULL OR list_contains($langs, lang))
   AND NOT EXISTS (SELECT 1 FROM raw.interventions i
                   WHERE i.model_id = c.model_id AND i.lang = c.lang AND i.uuid = c.uuid
                     AND i.template_id = c.template_id AND i.load_batch > c.load_batch)
@@ -170,7 +169,8 @@ def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: li
             raise ValueError(f"{database}: no neuron sets yet ({', '.join(sorted(needed - built))}): "
                              "run `factroots build` after attribute")
         sets = con.execute(SETS, {"model_id": loaded.model_id, "k": k}).fetchall()
-        todo = con.execute(INTERVENE_TODO, {"model_id": loaded.model_id, "langs": langs or None}).to_arrow_table()
+        todo = con.execute(INTERVENE_TODO, {"model_id": loaded.model_id, "langs": langs or None,
+                                            "mlama": tables.MLAMA_TEMPLATE}).to_arrow_table()
     finally:
         con.close()
     by_fact: dict[str, list[tuple[str, str | None, list[int]]]] = {}

@@ -16,35 +16,40 @@ from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
 from ingest import shards
 from raw import db
-from raw.tables import CAPTURE_MODES
+from raw.tables import CAPTURE_MODES, MLAMA_TEMPLATE
 
-# Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
-# the same in every language) that have no prediction built from the same inputs, or whose
-# activations are wanted ($capture: correct or all) and missing.
+# Queries still to probe for a model: each (fact, template) of the first $limit facts per language
+# (in a fixed pseudo-random order, the same in every language) that has no prediction built from the
+# same inputs, or, for mLAMA's own template, whose activations are wanted ($capture: correct or all)
+# and missing.
 TODO_SQL = """
 WITH chosen AS (
-    SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
+    SELECT f.lang, f.relation, f.uuid, f.sub_label, f.obj_label, md5(f.uuid) AS draw
     FROM raw.mlama_facts f
-    JOIN raw.mlama_templates t USING (lang, relation)
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
-), predicted AS (
-    SELECT c.uuid, c.lang, p.is_correct, p.skip_reason IS NULL AS is_probed
+), queries AS (
+    SELECT c.*, t.template, t.template_id
     FROM chosen c
+    JOIN raw.mlama_templates t USING (lang, relation)
+), predicted AS (
+    SELECT q.uuid, q.lang, q.template_id, p.is_correct, p.skip_reason IS NULL AS is_probed
+    FROM queries q
     JOIN raw.predictions p
-      ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
-     AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label
-    QUALIFY row_number() OVER (PARTITION BY c.lang, c.uuid ORDER BY p.load_batch DESC) = 1
+      ON p.model_id = $model_id AND p.lang = q.lang AND p.uuid = q.uuid AND p.template_id = q.template_id
+     AND p.template = q.template AND p.sub_label = q.sub_label AND p.obj_label = q.obj_label
+    QUALIFY row_number() OVER (PARTITION BY q.lang, q.uuid, q.template_id ORDER BY p.load_batch DESC) = 1
 ), captured AS (
     SELECT DISTINCT lang, uuid FROM raw.activations WHERE model_id = $model_id
 )
-SELECT c.lang, c.relation, c.uuid, c.template, c.sub_label, c.obj_label
-FROM chosen c
-LEFT JOIN predicted p USING (lang, uuid)
+SELECT q.lang, q.relation, q.uuid, q.template, q.template_id, q.sub_label, q.obj_label
+FROM queries q
+LEFT JOIN predicted p USING (lang, uuid, template_id)
 WHERE p.uuid IS NULL
-   OR (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
-      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
-ORDER BY c.lang, c.draw
+   OR q.template_id = $mlama
+      AND (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
+      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = q.lang AND a.uuid = q.uuid)
+ORDER BY q.lang, q.draw, q.template_id
 """
 
 
@@ -53,15 +58,16 @@ class ProbeReport:
     model_id: str
     device: str
     family: str = "masked"
-    probed: dict[str, int] = field(default_factory=dict)  # lang -> facts probed in this run
-    n_already: int = 0                                     # facts skipped: probed before
+    probed: dict[str, int] = field(default_factory=dict)  # lang -> queries (fact, template) probed in this run
+    n_facts: int = 0                                       # (lang, fact) pairs those queries are of
+    n_already: int = 0                                     # queries skipped: probed before
     # lang -> the model's facts whose template puts [Y] before [X] (a causal LM cannot be asked them)
     object_before_subject: dict[str, int] = field(default_factory=dict)
 
     def summary_lines(self) -> list[str]:
         total = sum(self.probed.values())
-        lines = [f"probed {total:,} facts in {len(self.probed)} languages with {self.model_id} on {self.device}"
-                 f" ({self.n_already:,} already probed)"]
+        lines = [f"probed {self.n_facts:,} facts ({total:,} queries) in {len(self.probed)} languages with "
+                 f"{self.model_id} on {self.device} ({self.n_already:,} already probed)"]
         if self.family == "causal" and self.probed:
             counts = ", ".join(f"{lang} {self.object_before_subject.get(lang, 0):,}" for lang in sorted(self.probed))
             lines.append(f"  not probed, [Y] before [X] in the template (object_before_subject): {counts}")
@@ -70,7 +76,7 @@ class ProbeReport:
 
 @dataclass(frozen=True)
 class Block:
-    """Facts of one language probed together; their shards are named after the block."""
+    """Queries of one language probed together; their shards are named after the block."""
     name: str
     lang: str
     facts: pa.Table
@@ -92,13 +98,18 @@ def _ffn_problem(loaded) -> str | None:
 def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, activations: str,
                  activation_dtype: str, progress: bool) -> int:
     """Probe one block and write its shards (predictions, then activations); a block whose shards are
-    already there (a retry after its worker died) is not probed again. Returns its number of facts."""
+    already there (a retry after its worker died) is not probed again. Returns its number of queries."""
     kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
     if all(shards.shard_exists(shard_dir, model_id, block.lang, kind, block.name) for kind in kinds):
         return block.facts.num_rows
     loaded = replace(loaded, model_id=model_id)
-    batches = list(probe_facts(loaded, block.facts, batch_size, progress, activations, activation_dtype))
-    pairs = batches if activations != "none" else [(batch, None) for batch in batches]
+    is_mlama = pc.equal(block.facts["template_id"], MLAMA_TEMPLATE)
+    pairs = []  # activations are captured for mLAMA's own template only
+    for queries, capture in ((block.facts.filter(is_mlama), activations),
+                             (block.facts.filter(pc.invert(is_mlama)), "none")):
+        if queries.num_rows:
+            batches = probe_facts(loaded, queries, batch_size, progress, capture, activation_dtype)
+            pairs += batches if capture != "none" else [(batch, None) for batch in batches]
     shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]), name=block.name)
     captured = [a for _, a in pairs if a is not None]
     if captured:
@@ -107,7 +118,7 @@ def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, bat
 
 
 def _blocks(todo: pa.Table, shard_size: int) -> list[Block]:
-    """Chunks of `shard_size` facts in todo's order, split by language."""
+    """Chunks of `shard_size` queries in todo's order, split by language."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     blocks = []
     for start in range(0, todo.num_rows, shard_size):
@@ -121,17 +132,18 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
           device: str | None = None, batch_size: int = 32, limit: int | None = None,
           activations: str = "correct", activation_dtype: str = "float16", shard_size: int = 2000,
           progress: bool = True, loaded=None, ray: str | None = None) -> ProbeReport:
-    """Probe the facts of `langs` (default: every loaded language) that `model` has not probed yet.
+    """Probe the queries of `langs` (default: every loaded language) that `model` has not probed yet:
+    each fact with each template of its relation (mLAMA's own and the template sets loaded).
 
     `limit` takes the first facts per language in a fixed pseudo-random order by uuid (the same
     facts in every language, and the same on every run). `activations` says whose FFN activations
-    to keep: "correct" facts (the PROBELESS population), "all" probed facts, or "none"; facts
-    probed before without the activations asked for now are probed again. Results go to Parquet
-    shards of at most `shard_size` facts, each loaded as soon as it is written, so an interrupted
-    run resumes where it stopped. `loaded` passes an in-memory model (compute.models.wrap_model)
-    instead of loading `model`. `ray`: a Ray address ("" a Ray on this machine, "auto" the running
-    cluster) to probe on one actor per GPU (or CPU) of the cluster, each loading the model once
-    and writing the same shards to `shard_dir` (a path or URI every node reaches).
+    to keep, from mLAMA's own template's query: "correct" facts (the PROBELESS population), "all"
+    probed facts, or "none"; facts probed before without the activations asked for now are probed
+    again. Results go to Parquet shards of at most `shard_size` queries, each loaded as soon as it
+    is written, so an interrupted run resumes where it stopped. `loaded` passes an in-memory model
+    (compute.models.wrap_model) instead of loading `model`. `ray`: a Ray address ("" a Ray on this
+    machine, "auto" the running cluster) to probe on one actor per GPU (or CPU) of the cluster, each
+    loading the model once and writing the same shards to `shard_dir` (a path or URI every node reaches).
     """
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
@@ -156,22 +168,24 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
                 missing = sorted(set(langs) - known)
                 if missing:
                     raise ValueError(f"language(s) not loaded: {', '.join(missing)} (run ingest-mlama first)")
-            params = {"model_id": row["model_id"], "langs": langs or None, "limit": limit, "capture": activations}
+            params = {"model_id": row["model_id"], "langs": langs or None, "limit": limit, "capture": activations,
+                      "mlama": MLAMA_TEMPLATE}
             todo = con.execute(TODO_SQL, params).to_arrow_table()
-            done = con.execute("SELECT count(DISTINCT (lang, uuid)) FROM raw.predictions WHERE model_id = ? "
-                               "AND (? IS NULL OR list_contains(?, lang))",
+            done = con.execute("SELECT count(DISTINCT (lang, uuid, template_id)) FROM raw.predictions "
+                               "WHERE model_id = ? AND (? IS NULL OR list_contains(?, lang))",
                                [row["model_id"], langs or None, langs or None]).fetchone()[0]
         finally:
             con.close()
 
         report = ProbeReport(row["model_id"], pool.ask(_device), row["family"], n_already=done)
+        report.n_facts = len(set(zip(todo["lang"].to_pylist(), todo["uuid"].to_pylist())))
         work = partial(_probe_block, shard_dir=shard_dir, model_id=row["model_id"], batch_size=batch_size,
                        activations=activations, activation_dtype=activation_dtype, progress=progress and ray is None)
-        with tqdm(total=todo.num_rows, unit="fact", desc="probe", disable=not progress or ray is None) as bar:
-            for block, n_facts in pool.map(work, _blocks(todo, shard_size)):
+        with tqdm(total=todo.num_rows, unit="query", desc="probe", disable=not progress or ray is None) as bar:
+            for block, n_queries in pool.map(work, _blocks(todo, shard_size)):
                 shards.load_shards(database, shard_dir)
-                report.probed[block.lang] = report.probed.get(block.lang, 0) + n_facts
-                bar.update(n_facts)
+                report.probed[block.lang] = report.probed.get(block.lang, 0) + n_queries
+                bar.update(n_queries)
     con = db.connect(database)
     try:
         report.object_before_subject = dict(con.execute(

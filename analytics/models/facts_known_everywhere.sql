@@ -1,7 +1,8 @@
--- The facts a model predicts correctly in every language it probed; labels from the first such language
--- in alphabetical order.
+-- The facts a model predicts correctly in every language it probed (with mLAMA's own template, as the
+-- paper's P@1); labels from the first such language in alphabetical order.
 with predictions as (
     select * from {{ source('factroots', 'predictions') }}
+    where template_id = 'mlama'
 ), probed_languages as (
     select model_id, count(distinct lang) as n_languages
     from predictions

@@ -12,7 +12,7 @@ MODEL (
 );
 
 WITH predictions AS (
-  SELECT * FROM intermediate.int_predictions
+  SELECT * FROM intermediate.int_mlama_predictions
 ), presence AS (
   SELECT * FROM staging.stg_fact_presence
 )

@@ -12,7 +12,7 @@ MODEL (
 );
 
 WITH predictions AS (
-  SELECT * FROM intermediate.int_predictions WHERE is_correct
+  SELECT * FROM intermediate.int_mlama_predictions WHERE is_correct
 ), presence AS (
   SELECT * FROM staging.stg_fact_presence WHERE NOT is_present
 )

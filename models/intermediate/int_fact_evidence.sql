@@ -6,7 +6,7 @@ MODEL (
 );
 
 WITH correct AS (
-  SELECT model_id, lang, uuid, relation FROM intermediate.int_predictions WHERE is_correct
+  SELECT model_id, lang, uuid, relation FROM intermediate.int_mlama_predictions WHERE is_correct
 ), traced AS (
   SELECT correct.*, presence.corpus, presence.is_present
   FROM correct

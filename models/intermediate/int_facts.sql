@@ -1,8 +1,8 @@
 MODEL (
   name intermediate.int_facts,
   kind VIEW,
-  description 'Each fact with the template of its relation in its language: the inputs of one query.',
-  grain (lang, uuid)
+  description 'Each fact with each template of its relation in its language (mLAMA''s own and the template sets''): the inputs of one query.',
+  grain (lang, uuid, template_id)
 );
 
 WITH facts AS (
@@ -18,7 +18,8 @@ SELECT
   facts.obj_uri, -- object Wikidata id
   facts.sub_label, -- subject label
   facts.obj_label, -- object label
-  templates.template, -- template of the relation in this language
+  templates.template, -- a template of the relation in this language
+  templates.template_id, -- its id: 'mlama' for mLAMA's own
   greatest(facts.load_batch, templates.load_batch) AS fact_batch -- newest load batch behind the query
 FROM facts
 JOIN templates

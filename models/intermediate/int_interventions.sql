@@ -16,7 +16,7 @@ WITH latest AS (
   FROM staging.stg_interventions
   QUALIFY rank() OVER (PARTITION BY model_id, lang_b, uuid, template_id, set_kind, op ORDER BY load_batch DESC) = 1
 ), correct AS (
-  SELECT model_id, lang, uuid FROM intermediate.int_predictions WHERE is_correct
+  SELECT model_id, lang, uuid FROM intermediate.int_mlama_predictions WHERE is_correct
 )
 SELECT
   latest.model_id::TEXT AS model_id, -- model identity

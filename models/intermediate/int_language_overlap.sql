@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_PARTITION,
   partitioned_by (model_id, lang_a, lang_b),
   grain (model_id, lang_a, lang_b),
-  description 'Computes marts.language_overlap from intermediate.int_predictions, only for the language pairs that involve a changed (model, lang).',
+  description 'Computes marts.language_overlap from intermediate.int_mlama_predictions, only for the language pairs that involve a changed (model, lang).',
   audits (
     not_null(columns := (model_id, lang_a, lang_b, n_shared_facts)),
     unique_combination_of_columns(columns := (model_id, lang_a, lang_b)),
@@ -12,16 +12,16 @@ MODEL (
 );
 
 WITH changed_pairs AS (
-  @changed_pairs((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_predictions), @this_model)
+  @changed_pairs((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_mlama_predictions), @this_model)
 ), shared_facts AS (
   SELECT
     changed_pairs.*,
     a.is_correct AS is_correct_a,
     b.is_correct AS is_correct_b
   FROM changed_pairs
-  JOIN intermediate.int_predictions AS a
+  JOIN intermediate.int_mlama_predictions AS a
     ON a.model_id = changed_pairs.model_id AND a.lang = changed_pairs.lang_a
-  JOIN intermediate.int_predictions AS b
+  JOIN intermediate.int_mlama_predictions AS b
     ON b.model_id = changed_pairs.model_id AND b.lang = changed_pairs.lang_b AND b.uuid = a.uuid
   WHERE a.probe_status <> 'not_probed' AND b.probe_status <> 'not_probed'
 ), counts AS (

@@ -17,7 +17,7 @@ WITH changed_pairs AS (
 ), neuron_sets AS (
   SELECT active_neurons.model_id, active_neurons.lang, active_neurons.uuid, list(active_neurons.neuron_id) AS neurons
   FROM intermediate.int_active_neurons AS active_neurons
-  JOIN intermediate.int_predictions AS predictions
+  JOIN intermediate.int_mlama_predictions AS predictions
     ON predictions.model_id = active_neurons.model_id
     AND predictions.lang = active_neurons.lang
     AND predictions.uuid = active_neurons.uuid

@@ -3,7 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_PARTITION,
   partitioned_by (model_id, lang),
   grain (model_id, lang),
-  description 'Computes marts.p_at_1 from intermediate.int_predictions, only for (model, lang) partitions whose input batch changed.',
+  description 'Computes marts.p_at_1 from intermediate.int_mlama_predictions, only for (model, lang) partitions whose input batch changed.',
   audits (
     not_null(columns := (model_id, lang, n_facts, n_probed, n_correct)),
     unique_combination_of_columns(columns := (model_id, lang)),
@@ -13,10 +13,10 @@ MODEL (
 );
 
 WITH changed_partitions AS (
-  @changed_partitions((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_predictions), @this_model)
+  @changed_partitions((SELECT DISTINCT model_id, lang, input_batch FROM intermediate.int_mlama_predictions), @this_model)
 ), predictions AS (
   SELECT predictions.*
-  FROM intermediate.int_predictions AS predictions
+  FROM intermediate.int_mlama_predictions AS predictions
   JOIN changed_partitions USING (model_id, lang)
 ), per_relation AS (
   SELECT

@@ -6,7 +6,7 @@ MODEL (
 );
 
 WITH predictions AS (
-  SELECT * FROM intermediate.int_predictions
+  SELECT * FROM intermediate.int_mlama_predictions
 ), activations AS (
   SELECT *
   FROM staging.stg_activations

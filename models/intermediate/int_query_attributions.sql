@@ -16,7 +16,7 @@ WITH latest AS (
   WHERE ig_steps = @VAR('ig_steps')
   QUALIFY row_number() OVER (PARTITION BY model_id, lang, uuid, template_id ORDER BY load_batch DESC) = 1
 ), population AS (
-  SELECT model_id, lang, uuid
+  SELECT model_id, lang, uuid, template_id
   FROM intermediate.int_predictions
   WHERE is_correct OR (@VAR('kn_population') = 'all' AND probe_status = 'probed')
 ), kept AS (
@@ -32,6 +32,7 @@ WITH latest AS (
   FROM latest
   SEMI JOIN population
     ON population.model_id = latest.model_id AND population.lang = latest.lang AND population.uuid = latest.uuid
+    AND population.template_id = latest.template_id
 ), models AS (
   SELECT * FROM staging.stg_models
 )

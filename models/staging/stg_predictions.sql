@@ -1,8 +1,8 @@
 MODEL (
   name staging.stg_predictions,
   kind VIEW,
-  description 'Probe results as loaded from the shards: one row per model, language, fact and probe run.',
-  audits (not_null(columns := (model_id, lang, relation, uuid, load_batch)))
+  description 'Probe results as loaded from the shards: one row per model, language, fact, template and probe run.',
+  audits (not_null(columns := (model_id, lang, relation, uuid, template_id, load_batch)))
 );
 
 SELECT
@@ -11,6 +11,7 @@ SELECT
   relation::TEXT AS relation, -- relation of the fact
   uuid::TEXT AS uuid, -- fact id
   template::TEXT AS template, -- template the query was built from
+  template_id::TEXT AS template_id, -- the template's id: 'mlama' for mLAMA's own
   sub_label::TEXT AS sub_label, -- subject label the query was built from
   obj_label::TEXT AS obj_label, -- gold object label
   labels_share_tokens::BOOLEAN AS labels_share_tokens, -- normalised object inside the normalised subject, or a shared subword token

@@ -1,0 +1,8 @@
+MODEL (
+  name marts.fact_consistency,
+  kind VIEW,
+  grain (model_id, lang, uuid),
+  description 'Consistency of each (model, lang, fact) over its templates (mLAMA''s own and the template sets''): the share of the templates it was probed with on which it is predicted correctly.'
+);
+
+SELECT * FROM intermediate.int_fact_consistency
