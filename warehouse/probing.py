@@ -1,22 +1,18 @@
 """Probe the facts in the warehouse with a masked or causal LM: facts -> shards -> raw.predictions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-from tqdm import tqdm
 
-from compute import distributed
 from compute.ffn import FFNNotFoundError, ffn_output_projections
-from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
-from ingest import shards
 from raw import db
 from raw.tables import CAPTURE_MODES
+from warehouse.blocks import Block, blocks, model_workers, register_model, run, write_block
 
 # Facts still to probe for a model: the first $limit per language (in a fixed pseudo-random order,
 # the same in every language) that have no prediction built from the same inputs, or whose
@@ -68,18 +64,6 @@ class ProbeReport:
         return lines
 
 
-@dataclass(frozen=True)
-class Block:
-    """Facts of one language probed together; their shards are named after the block."""
-    name: str
-    lang: str
-    facts: pa.Table
-
-
-def _load(model: str, device: str | None):
-    return load_model(model, device=device)
-
-
 def _ffn_problem(loaded) -> str | None:
     """Why the model's FFN activations cannot be captured, or None."""
     try:
@@ -89,32 +73,24 @@ def _ffn_problem(loaded) -> str | None:
     return None
 
 
+def _probe_tables(loaded, block: Block, batch_size: int, activations: str, activation_dtype: str,
+                  progress: bool) -> tuple[int, dict[str, pa.Table]]:
+    """The block's predictions and the activations kept."""
+    batches = list(probe_facts(loaded, block.facts, batch_size, progress, activations, activation_dtype))
+    pairs = batches if activations != "none" else [(batch, None) for batch in batches]
+    captured = [a for _, a in pairs if a is not None]
+    return block.facts.num_rows, {"predictions": pa.Table.from_batches([p for p, _ in pairs]),
+                                  "activations": pa.Table.from_batches(captured) if captured else None}
+
+
 def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, activations: str,
                  activation_dtype: str, progress: bool) -> int:
     """Probe one block and write its shards (predictions, then activations); a block whose shards are
     already there (a retry after its worker died) is not probed again. Returns its number of facts."""
     kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
-    if all(shards.shard_exists(shard_dir, model_id, block.lang, kind, block.name) for kind in kinds):
-        return block.facts.num_rows
-    loaded = replace(loaded, model_id=model_id)
-    batches = list(probe_facts(loaded, block.facts, batch_size, progress, activations, activation_dtype))
-    pairs = batches if activations != "none" else [(batch, None) for batch in batches]
-    shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]), name=block.name)
-    captured = [a for _, a in pairs if a is not None]
-    if captured:
-        shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations", name=block.name)
-    return block.facts.num_rows
-
-
-def _blocks(todo: pa.Table, shard_size: int) -> list[Block]:
-    """Chunks of `shard_size` facts in todo's order, split by language."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    blocks = []
-    for start in range(0, todo.num_rows, shard_size):
-        chunk = todo.slice(start, shard_size)
-        for lang in sorted(set(chunk["lang"].to_pylist())):
-            blocks.append(Block(f"{stamp}-{len(blocks):05d}", lang, chunk.filter(pc.equal(chunk["lang"], lang))))
-    return blocks
+    tables = partial(_probe_tables, batch_size=batch_size, activations=activations,
+                     activation_dtype=activation_dtype, progress=progress)
+    return write_block(loaded, block, shard_dir, model_id, kinds, tables)
 
 
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
@@ -135,22 +111,14 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     """
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
-    if loaded is not None and ray is not None:
-        raise ValueError("an in-memory model cannot be sent to Ray workers: give its path")
-    shards.load_shards(database, shard_dir)  # shards left by an interrupted run
-    setup = partial(_load, model, device) if loaded is None else (lambda: loaded)
-    with distributed.workers(setup, ray) as pool:
+    with model_workers(database, model, shard_dir, device, loaded, ray) as pool:
         if activations != "none":  # before anything is written: refuse a model that cannot give them
             problem = pool.ask(_ffn_problem)
             if problem:
                 raise FFNNotFoundError(f"{problem}; probe it with --activations none to keep its predictions only")
-        row = pool.ask(model_row)
+        row = register_model(pool, database, shard_dir)
         con = db.connect(database)
         try:
-            known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
-                                [row["weights_sha256"]]).fetchone()[0]
-            row["model_id"] = known or row["model_id"]  # the same weights under another name
-            shards.write_model(shard_dir, row)
             if langs:
                 known = {r[0] for r in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
                 missing = sorted(set(langs) - known)
@@ -164,14 +132,10 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         finally:
             con.close()
 
-        report = ProbeReport(row["model_id"], pool.ask(_device), row["family"], n_already=done)
+        report = ProbeReport(row["model_id"], pool.ask(attrgetter("device")), row["family"], n_already=done)
         work = partial(_probe_block, shard_dir=shard_dir, model_id=row["model_id"], batch_size=batch_size,
-                       activations=activations, activation_dtype=activation_dtype, progress=progress and ray is None)
-        with tqdm(total=todo.num_rows, unit="fact", desc="probe", disable=not progress or ray is None) as bar:
-            for block, n_facts in pool.map(work, _blocks(todo, shard_size)):
-                shards.load_shards(database, shard_dir)
-                report.probed[block.lang] = report.probed.get(block.lang, 0) + n_facts
-                bar.update(n_facts)
+                       activations=activations, activation_dtype=activation_dtype)
+        report.probed = run(pool, work, blocks(todo, shard_size), database, shard_dir, "probe", progress)
     con = db.connect(database)
     try:
         report.object_before_subject = dict(con.execute(
@@ -181,6 +145,3 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         con.close()
     return report
 
-
-def _device(loaded) -> str:
-    return loaded.device
