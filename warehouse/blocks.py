@@ -80,14 +80,14 @@ def register_model(pool, database: str | Path, shard_dir: str | Path) -> dict:
 
 
 def write_block(loaded, block: Block, shard_dir: str | Path, model_id: str, kinds: tuple[str, ...],
-                tables: Callable) -> int:
-    """Compute one block and write its shards: `tables(loaded, block)` gives (its count of facts
-    done, {kind: table}), written in the order of `kinds` under the block's name (an empty table is
-    not written). A block whose shards of every kind are there is not computed again; it counts
-    its facts then."""
+                tables: Callable, progress: bool = False) -> int:
+    """Compute one block and write its shards: `tables(loaded, block, progress)` gives (its count of
+    facts done, {kind: table}), written in the order of `kinds` under the block's name (an empty
+    table is not written). A block whose shards of every kind are there is not computed again; it
+    counts its facts then."""
     if all(shards.shard_exists(shard_dir, model_id, block.lang, kind, block.name) for kind in kinds):
         return block.facts.num_rows
-    n_done, found = tables(replace(loaded, model_id=model_id), block)
+    n_done, found = tables(replace(loaded, model_id=model_id), block, progress)
     for kind in kinds:
         if found.get(kind) is not None and found[kind].num_rows:
             shards.write_shard(shard_dir, found[kind], kind, name=block.name)

@@ -94,8 +94,8 @@ def _queries(loaded, todo: pa.Table) -> list[tuple[dict, object]]:
     return found
 
 
-def _attribution_tables(loaded, block: Block, ig_steps: int, batch_size: int, attribution_floor: float,
-                        progress: bool) -> tuple[int, dict[str, pa.Table]]:
+def _attribution_tables(loaded, block: Block, progress: bool, ig_steps: int, batch_size: int,
+                        attribution_floor: float) -> tuple[int, dict[str, pa.Table]]:
     """Per query of the block, the neurons at or above `attribution_floor` x its largest attribution."""
     found = _queries(loaded, block.facts)
     rows = []
@@ -107,14 +107,6 @@ def _attribution_tables(loaded, block: Block, ig_steps: int, batch_size: int, at
                      "max_attribution": float(a.attributions.max()),
                      "neuron_ids": [n for n, _ in kept], "attributions": [v for _, v in kept]})
     return len(rows), {"attributions": pa.Table.from_pylist(rows, schema=tables.ATTRIBUTIONS.produced_schema())}
-
-
-def _attribute_block(loaded, block: Block, shard_dir: str | Path, model_id: str, ig_steps: int, batch_size: int,
-                     attribution_floor: float, progress: bool) -> int:
-    """Attribute one block's queries and write their shard (not again when it is there)."""
-    work = partial(_attribution_tables, ig_steps=ig_steps, batch_size=batch_size,
-                   attribution_floor=attribution_floor, progress=progress)
-    return write_block(loaded, block, shard_dir, model_id, ("attributions",), work)
 
 
 def attribute(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
@@ -135,8 +127,10 @@ def attribute(database: str | Path, model: str, shard_dir: str | Path, langs: li
         finally:
             con.close()
         report = NeuronReport("attributed", row["model_id"], pool.ask(attrgetter("device")))
-        work = partial(_attribute_block, shard_dir=shard_dir, model_id=row["model_id"], ig_steps=ig_steps,
-                       batch_size=batch_size, attribution_floor=attribution_floor)
+        tables = partial(_attribution_tables, ig_steps=ig_steps, batch_size=batch_size,
+                         attribution_floor=attribution_floor)
+        work = partial(write_block, shard_dir=shard_dir, model_id=row["model_id"], kinds=("attributions",),
+                       tables=tables)
         report.done = run(pool, work, blocks(todo, shard_size), database, shard_dir, "attribute", progress)
     return report
 
@@ -164,8 +158,8 @@ def _with_sets(todo: pa.Table, sets: list[tuple], model_id: str, d_ff: int, seed
                                                type=SET_LIST))
 
 
-def _intervention_tables(loaded, block: Block, batch_size: int, seed: int,
-                         progress: bool) -> tuple[int, dict[str, pa.Table]]:
+def _intervention_tables(loaded, block: Block, progress: bool, batch_size: int,
+                         seed: int) -> tuple[int, dict[str, pa.Table]]:
     """Each set of each of the block's queries suppressed and enhanced, after the query as it is."""
     found = [(fact, q) for fact, q in _queries(loaded, block.facts) if fact["sets"]]
     plan = [(fact, None, None) for fact, _ in found]  # first the queries as they are
@@ -184,13 +178,6 @@ def _intervention_tables(loaded, block: Block, batch_size: int, seed: int,
              "correct_after": result.is_correct, "seed": seed}
             for (fact, neuron_set, op), result in zip(plan, results) if neuron_set is not None]
     return len(found), {"interventions": pa.Table.from_pylist(rows, schema=tables.INTERVENTIONS.produced_schema())}
-
-
-def _intervene_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, seed: int,
-                     progress: bool) -> int:
-    """Intervene on one block's queries and write their shard (not again when it is there)."""
-    work = partial(_intervention_tables, batch_size=batch_size, seed=seed, progress=progress)
-    return write_block(loaded, block, shard_dir, model_id, ("interventions",), work)
 
 
 def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
@@ -218,7 +205,8 @@ def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: li
             con.close()
         todo = _with_sets(todo, sets, row["model_id"], row["d_ff"], seed)
         report = NeuronReport("intervened on", row["model_id"], pool.ask(attrgetter("device")))
-        work = partial(_intervene_block, shard_dir=shard_dir, model_id=row["model_id"], batch_size=batch_size,
-                       seed=seed)
+        tables = partial(_intervention_tables, batch_size=batch_size, seed=seed)
+        work = partial(write_block, shard_dir=shard_dir, model_id=row["model_id"], kinds=("interventions",),
+                       tables=tables)
         report.done = run(pool, work, blocks(todo, shard_size), database, shard_dir, "intervene", progress)
     return report

@@ -73,8 +73,8 @@ def _ffn_problem(loaded) -> str | None:
     return None
 
 
-def _probe_tables(loaded, block: Block, batch_size: int, activations: str, activation_dtype: str,
-                  progress: bool) -> tuple[int, dict[str, pa.Table]]:
+def _probe_tables(loaded, block: Block, progress: bool, batch_size: int, activations: str,
+                  activation_dtype: str) -> tuple[int, dict[str, pa.Table]]:
     """The block's predictions and the activations kept."""
     batches = list(probe_facts(loaded, block.facts, batch_size, progress, activations, activation_dtype))
     pairs = batches if activations != "none" else [(batch, None) for batch in batches]
@@ -88,9 +88,8 @@ def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, bat
     """Probe one block and write its shards (predictions, then activations); a block whose shards are
     already there (a retry after its worker died) is not probed again. Returns its number of facts."""
     kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
-    tables = partial(_probe_tables, batch_size=batch_size, activations=activations,
-                     activation_dtype=activation_dtype, progress=progress)
-    return write_block(loaded, block, shard_dir, model_id, kinds, tables)
+    tables = partial(_probe_tables, batch_size=batch_size, activations=activations, activation_dtype=activation_dtype)
+    return write_block(loaded, block, shard_dir, model_id, kinds, tables, progress)
 
 
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
