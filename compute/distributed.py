@@ -45,6 +45,8 @@ def import_ray():
 class _Local:
     """Workers in this process (n = 1) or in n spawned processes (compute.pool), each set up once."""
 
+    remote = False
+
     def __init__(self, setup: Setup, n: int):
         self.setup, self.n, self._state = setup, n, None
 
@@ -98,6 +100,8 @@ class _Actor:
 
 class _Ray:
     """One actor per GPU (or CPU slot) of the cluster; blocks go to the least busy actor."""
+
+    remote = True
 
     def __init__(self, ray, setup: Setup, n: int | None):
         self.ray = ray
@@ -154,7 +158,8 @@ class _Ray:
 @contextmanager
 def workers(setup: Setup, ray_address: str | None = None, n: int | None = None):
     """A pool of workers each holding setup()'s state: `ask(question)` runs question(state) on one,
-    `map(work, blocks)` yields (block, work(state, block)) as blocks finish.
+    `map(work, blocks)` yields (block, work(state, block)) as blocks finish; `remote` says whether
+    they are Ray actors.
 
     ray_address None: local, `n` processes (default 1: this process). Otherwise Ray: "" starts or
     joins a Ray on this machine (ray.init()), "auto" joins the running cluster, anything else is

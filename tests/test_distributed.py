@@ -1,5 +1,6 @@
 """The Ray path on a real two-node cluster started here (1 CPU each): the same results as the local
-path, fact by fact, and a worker killed mid-run loses nothing and duplicates nothing."""
+path, fact by fact (probe, attribute, intervene, trace-corpus), and a worker killed mid-run loses
+nothing and duplicates nothing."""
 from __future__ import annotations
 
 import threading
@@ -15,8 +16,10 @@ from compute.models import load_model
 from conftest import fact, rows, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
+from raw import db
 from test_model_loading import saved
 from test_probe import tiny_bert
+from warehouse.neurons import attribute, intervene
 from warehouse.probing import Block, _probe_block, probe
 from warehouse.settings import load_settings
 
@@ -120,6 +123,65 @@ def test_probing_on_ray_with_a_worker_killed_mid_run_equals_the_local_path(clust
     assert n_shards(remote) == n_shards(local) == n_blocks          # each block's shard written once
     assert rows(remote.build_database, "SELECT count(*) FROM raw.load_batches WHERE kind = 'predictions'") \
         == [(n_blocks,)]
+
+
+# Neuron sets as the build would give them (tiny BERT: 2 layers x 64 neurons), the same in every
+# warehouse: PROBELESS top-3 and knowledge neurons per (lang, fact), language-agnostic per fact.
+HAND_MADE_SETS = """
+CREATE SCHEMA intermediate;
+CREATE TABLE intermediate.int_active_neurons AS
+SELECT model_id, lang, uuid, unnest([3, 70, 127]) AS neuron_id, unnest([1, 2, 3]) AS neuron_rank
+FROM raw.predictions;
+CREATE TABLE intermediate.int_knowledge_neurons AS
+SELECT model_id, lang, uuid, unnest(CASE lang WHEN 'en' THEN [5, 64] ELSE [5, 100] END) AS neuron_id
+FROM raw.predictions;
+CREATE TABLE intermediate.int_language_agnostic_neurons AS
+SELECT DISTINCT model_id, uuid, 5 AS neuron_id FROM raw.predictions;
+"""
+ATTRIBUTIONS = "SELECT lang, uuid, template_id, ig_steps, neuron_ids, gold_prob, attributions FROM raw.attributions"
+INTERVENTIONS = ("SELECT lang, uuid, set_kind, set_lang, op, n_neurons, correct_before, correct_after, p_before, "
+                 "p_after FROM raw.interventions")
+
+
+def _same_rows(got: list[tuple], expected: list[tuple], n_exact: int) -> None:
+    """The first n_exact columns equal, the others (floats, or lists of them) to float tolerance."""
+    assert [row[:n_exact] for row in got] == [row[:n_exact] for row in expected]
+    for got_row, expected_row in zip(got, expected):
+        for got_value, expected_value in zip(got_row[n_exact:], expected_row[n_exact:]):
+            assert got_value == pytest.approx(expected_value, rel=1e-4, abs=1e-7)
+
+
+@pytest.mark.slow
+def test_attribution_and_interventions_on_ray_equal_the_local_path(cluster, tmp_path, model_dir):
+    """6 facts in en and de, blocks of 4 (4 blocks, one mixing the end of de and the start of en)."""
+    n_facts, shard_size = 6, 4
+    found = {}
+    for name, ray_address in (("local", None), ("ray", cluster.address)):
+        settings = warehouse(tmp_path, name, n_facts)
+        probe(settings.build_database, model_dir, settings.shard_dir, activations="none", progress=False)
+        options = dict(shard_size=shard_size, progress=False, ray=ray_address)
+        attributed = attribute(settings.build_database, model_dir, settings.shard_dir, ig_steps=4, population="all",
+                               **options)
+        con = db.connect(settings.build_database)
+        try:
+            con.execute("UPDATE raw.predictions SET is_correct = true")   # the untrained model gets none right
+            con.execute(HAND_MADE_SETS)
+        finally:
+            con.close()
+        intervened = intervene(settings.build_database, model_dir, settings.shard_dir, **options)
+        assert attributed.done == intervened.done == {"de": n_facts, "en": n_facts}
+        found[name] = (rows(settings.build_database, f"{ATTRIBUTIONS} ORDER BY lang, uuid"),
+                       rows(settings.build_database, f"{INTERVENTIONS} ORDER BY lang, uuid, set_kind, set_lang, op"),
+                       n_shards(settings, "attributions"), n_shards(settings, "interventions"))
+
+    (local_attributions, local_interventions, *local_shards), (ray_attributions, ray_interventions, *ray_shards) = \
+        found["local"], found["ray"]
+    assert len(ray_attributions) == 2 * n_facts and all(row[4] for row in ray_attributions)
+    _same_rows(ray_attributions, local_attributions, 5)   # the same neurons kept, each attribution close
+    # per fact and B: (probeless, its random control, knowledge) x 2 languages A + language-agnostic, x 2 ops
+    assert len(ray_interventions) == 2 * n_facts * 7 * 2
+    _same_rows(ray_interventions, local_interventions, 8)
+    assert ray_shards == local_shards == [4, 4]                # each block's shard written once
 
 
 def test_tracing_a_corpus_on_ray_equals_the_local_path(cluster, tmp_path):

@@ -55,6 +55,12 @@ def ray_option(what: str):
                              f"(a Ray on this machine); needs the ray extra (default: this process)")
 
 
+def shard_dir_option(what: str):
+    """--shard-dir: where a model's shards go, reachable by every Ray node."""
+    return click.option("--shard-dir", help=f"where the {what} shards go: a path or a pyarrow URI (s3://...) every "
+                                            f"Ray node reaches (default: shards/ in the data directory)")
+
+
 def _given(options: dict) -> dict:
     """The options given on the command line; the called function's defaults stand for the others."""
     return {name: value for name, value in options.items() if value is not None}
@@ -138,8 +144,7 @@ def ingest_mlama(source, templates, **options):
 @click.option("--activation-dtype", type=click.Choice(list(tables.ACTIVATION_TYPES)),
               help="precision of the activation shards (default: float16)")
 @ray_option("probe")
-@click.option("--shard-dir", help="where the probe's shards go: a path or a pyarrow URI (s3://...) every Ray node "
-                                  "reaches (default: shards/ in the data directory)")
+@shard_dir_option("probe's")
 @shared_options
 def probe(model, shard_dir, **options):
     """Probe the loaded facts with a masked or causal LM.
@@ -162,16 +167,19 @@ def probe(model, shard_dir, **options):
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="facts per pass; a pass holds batch size x ig_steps copies (default: 4)")
 @click.option("--limit", type=int, help="at most this many facts per language")
+@ray_option("attribute")
+@shard_dir_option("attribution")
 @shared_options
-def attribute(model, **options):
+def attribute(model, shard_dir, **options):
     """Integrated-gradients attributions of every FFN neuron.
 
     For the facts the model predicts correctly (setting kn_population), one layer scaled at a
-    time with ig_steps midpoint steps. Resumable: facts already attributed are skipped."""
+    time with ig_steps midpoint steps. Resumable: facts already attributed are skipped. With --ray,
+    one worker per GPU (or CPU) of the cluster loads the model once and writes the same shards."""
     from warehouse.neurons import attribute as run_attribute
     settings, progress = _start()
     v = settings.variables
-    report = run_attribute(settings.build_database, model, settings.shard_dir, progress=progress,
+    report = run_attribute(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
                            ig_steps=v["ig_steps"], attribution_floor=v["attribution_floor"],
                            population=v["kn_population"], **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the knowledge-neuron tables"])
@@ -182,17 +190,20 @@ def attribute(model, **options):
 @langs_option("every probed language")
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
 @click.option("--batch-size", type=int, help="queries per forward pass (default: 32)")
+@ray_option("intervene")
+@shard_dir_option("intervention")
 @shared_options
-def intervene(model, **options):
+def intervene(model, shard_dir, **options):
     """Suppress and enhance the neuron sets of the last build.
 
     PROBELESS top-k (setting intervention_k), knowledge neurons, language-agnostic neurons and a
     seeded random control (setting intervention_seed), found in language A, applied to the fact's
-    query in every language B where it is correct. Resumable: queries done are skipped."""
+    query in every language B where it is correct. Resumable: queries done are skipped. With
+    --ray, as for attribute."""
     from warehouse.neurons import intervene as run_intervene
     settings, progress = _start()
     v = settings.variables
-    report = run_intervene(settings.build_database, model, settings.shard_dir, progress=progress,
+    report = run_intervene(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
                            k=v["intervention_k"], seed=v["intervention_seed"], **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the intervention tables"])
 

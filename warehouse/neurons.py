@@ -3,19 +3,20 @@ sets the build computed -> shards -> raw.interventions. Both resume where they s
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from compute.attribution import attribute as attribute_queries, candidates
 from compute.interventions import OPS, Edit, outcomes
-from compute.models import load_model, model_row
 from compute.probe import build_for
 from compute.queries import QueryError
-from ingest import shards
 from raw import db, tables
+from raw.tables import MLAMA_TEMPLATE
+from warehouse.blocks import Block, blocks, model_workers, register_model, run, write_block
 
 # The current prediction of each query (fact, template) by a model
 CURRENT_PREDICTIONS = """
@@ -66,6 +67,10 @@ ORDER BY lang, md5(uuid)
 """
 
 
+# A fact's neuron sets, as its block carries them to the worker
+SET_LIST = pa.list_(pa.struct([("kind", pa.string()), ("lang", pa.string()), ("neurons", pa.list_(pa.int64()))]))
+
+
 @dataclass
 class NeuronReport:
     what: str  # "attributed" or "intervened on"
@@ -76,22 +81,6 @@ class NeuronReport:
     def summary_lines(self) -> list[str]:
         return [f"{self.what} {sum(self.done.values()):,} queries in {len(self.done)} languages with "
                 f"{self.model_id} on {self.device}"]
-
-
-def _prepared(database, model, shard_dir, device, loaded):
-    """The model (its id as the warehouse knows its weights), described beside the shards, and
-    shards left by an interrupted run loaded."""
-    loaded = loaded or load_model(model, device=device)
-    shards.load_shards(database, shard_dir)
-    con = db.connect(database)
-    try:
-        known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
-                            [loaded.weights_sha256]).fetchone()[0]
-    finally:
-        con.close()
-    loaded = replace(loaded, model_id=known or loaded.model_id)
-    shards.write_model(shard_dir, model_row(loaded))
-    return loaded
 
 
 def _queries(loaded, todo: pa.Table) -> list[tuple[dict, object]]:
@@ -105,38 +94,44 @@ def _queries(loaded, todo: pa.Table) -> list[tuple[dict, object]]:
     return found
 
 
+def _attribution_tables(loaded, block: Block, progress: bool, ig_steps: int, batch_size: int,
+                        attribution_floor: float) -> tuple[int, dict[str, pa.Table]]:
+    """Per query of the block, the neurons at or above `attribution_floor` x its largest attribution."""
+    found = _queries(loaded, block.facts)
+    rows = []
+    for a in attribute_queries(loaded, [q for _, q in found], ig_steps, batch_size, progress):
+        kept = candidates(a.attributions, attribution_floor)
+        fact = found[a.index][0]
+        rows.append({"model_id": loaded.model_id, "lang": block.lang, "uuid": fact["uuid"],
+                     "template_id": fact["template_id"], "ig_steps": ig_steps, "gold_prob": a.gold_prob,
+                     "max_attribution": float(a.attributions.max()),
+                     "neuron_ids": [n for n, _ in kept], "attributions": [v for _, v in kept]})
+    return len(rows), {"attributions": pa.Table.from_pylist(rows, schema=tables.ATTRIBUTIONS.produced_schema())}
+
+
 def attribute(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
               device: str | None = None, batch_size: int = 4, limit: int | None = None, ig_steps: int = 20,
-              attribution_floor: float = 0.1, population: str = "correct", progress: bool = True,
-              loaded=None) -> NeuronReport:
+              attribution_floor: float = 0.1, population: str = "correct", shard_size: int = 200,
+              progress: bool = True, loaded=None, ray: str | None = None) -> NeuronReport:
     """Integrated-gradients attributions of every FFN neuron for the facts `model` predicts correctly
     (population "all": every probed fact) and has not attributed yet with `ig_steps`; per query the
-    neurons at or above `attribution_floor` x its largest attribution go to raw.attributions, one
-    shard per language, each loaded as soon as it is written."""
-    shard_dir = Path(shard_dir)
-    loaded = _prepared(database, model, shard_dir, device, loaded)
-    con = db.connect(database)
-    try:
-        todo = con.execute(ATTRIBUTE_TODO, {"model_id": loaded.model_id, "langs": langs or None, "limit": limit,
-                                            "ig_steps": ig_steps, "population": population}).to_arrow_table()
-    finally:
-        con.close()
-    report = NeuronReport("attributed", loaded.model_id, loaded.device)
-    for lang in sorted(set(todo["lang"].to_pylist())):
-        found = _queries(loaded, todo.filter(pc.equal(todo["lang"], lang)))
-        rows = []
-        for a in attribute_queries(loaded, [q for _, q in found], ig_steps, batch_size, progress):
-            kept = candidates(a.attributions, attribution_floor)
-            fact = found[a.index][0]
-            rows.append({"model_id": loaded.model_id, "lang": lang, "uuid": fact["uuid"],
-                         "template_id": fact["template_id"], "ig_steps": ig_steps, "gold_prob": a.gold_prob,
-                         "max_attribution": float(a.attributions.max()),
-                         "neuron_ids": [n for n, _ in kept], "attributions": [v for _, v in kept]})
-        if rows:
-            schema = tables.ATTRIBUTIONS.produced_schema()
-            shards.write_shard(shard_dir, pa.Table.from_pylist(rows, schema=schema), "attributions")
-            shards.load_shards(database, shard_dir)
-        report.done[lang] = len(rows)
+    neurons at or above `attribution_floor` x its largest attribution go to raw.attributions, in
+    shards of at most `shard_size` queries of one language, each loaded as soon as it is written.
+    `ray`: a Ray address, as for warehouse.probing.probe (one worker per GPU or CPU of the cluster)."""
+    with model_workers(database, model, shard_dir, device, loaded, ray) as pool:
+        row = register_model(pool, database, shard_dir)
+        con = db.connect(database)
+        try:
+            todo = con.execute(ATTRIBUTE_TODO, {"model_id": row["model_id"], "langs": langs or None, "limit": limit,
+                                                "ig_steps": ig_steps, "population": population}).to_arrow_table()
+        finally:
+            con.close()
+        report = NeuronReport("attributed", row["model_id"], pool.ask(attrgetter("device")))
+        make_tables = partial(_attribution_tables, ig_steps=ig_steps, batch_size=batch_size,
+                         attribution_floor=attribution_floor)
+        work = partial(write_block, shard_dir=shard_dir, model_id=row["model_id"], kinds=("attributions",),
+                       tables=make_tables)
+        report.done = run(pool, work, blocks(todo, shard_size), database, shard_dir, "attribute", progress)
     return report
 
 
@@ -150,58 +145,69 @@ def random_control(neurons: list[int], d_ff: int, seed: int, key: str) -> list[i
     return sorted(layer * d_ff + i for layer, count in sorted(layers.items()) for i in rng.sample(range(d_ff), count))
 
 
+def _with_sets(todo: pa.Table, sets: list[tuple], model_id: str, d_ff: int, seed: int) -> pa.Table:
+    """todo with a column `sets`: each fact's neuron sets (kind, lang A, neurons), a random control
+    beside each PROBELESS set, so that a block carries what its worker needs."""
+    by_fact: dict[str, list[dict]] = {}
+    for kind, set_lang, uuid, neurons in sets:
+        by_fact.setdefault(uuid, []).append({"kind": kind, "lang": set_lang, "neurons": neurons})
+        if kind == "probeless":
+            control = random_control(neurons, d_ff, seed, f"{model_id}|{uuid}|{set_lang}")
+            by_fact[uuid].append({"kind": "random", "lang": set_lang, "neurons": control})
+    return todo.append_column("sets", pa.array([by_fact.get(uuid, []) for uuid in todo["uuid"].to_pylist()],
+                                               type=SET_LIST))
+
+
+def _intervention_tables(loaded, block: Block, progress: bool, batch_size: int,
+                         seed: int) -> tuple[int, dict[str, pa.Table]]:
+    """Each set of each of the block's queries suppressed and enhanced, after the query as it is."""
+    found = [(fact, q) for fact, q in _queries(loaded, block.facts) if fact["sets"]]
+    plan = [(fact, None, None) for fact, _ in found]  # first the queries as they are
+    edits = [Edit(q) for _, q in found]
+    for fact, q in found:
+        for neuron_set in fact["sets"]:
+            for op, factor in OPS.items():
+                plan.append((fact, neuron_set, op))
+                edits.append(Edit(q, tuple(neuron_set["neurons"]), factor))
+    results = list(outcomes(loaded, edits, batch_size, progress))
+    before = {fact["uuid"]: results[i] for i, (fact, _) in enumerate(found)}
+    rows = [{"model_id": loaded.model_id, "lang": block.lang, "uuid": fact["uuid"], "template_id": fact["template_id"],
+             "set_kind": neuron_set["kind"], "set_lang": neuron_set["lang"], "op": op, "factor": OPS[op],
+             "n_neurons": len(neuron_set["neurons"]), "p_before": before[fact["uuid"]].gold_prob,
+             "p_after": result.gold_prob, "correct_before": before[fact["uuid"]].is_correct,
+             "correct_after": result.is_correct, "seed": seed}
+            for (fact, neuron_set, op), result in zip(plan, results) if neuron_set is not None]
+    return len(found), {"interventions": pa.Table.from_pylist(rows, schema=tables.INTERVENTIONS.produced_schema())}
+
+
 def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
-              device: str | None = None, batch_size: int = 32, k: int = 50, seed: int = 0,
-              progress: bool = True, loaded=None) -> NeuronReport:
+              device: str | None = None, batch_size: int = 32, k: int = 50, seed: int = 0, shard_size: int = 200,
+              progress: bool = True, loaded=None, ray: str | None = None) -> NeuronReport:
     """Suppress and enhance every neuron set of each correct fact (PROBELESS top-k, knowledge
     neurons, language-agnostic neurons, and per PROBELESS set a random control with as many
     neurons per layer, seeded) found in language A, on its query in every language B where it is
-    correct (`langs`: these B only), not intervened on yet. Reads the sets of the last build."""
-    shard_dir = Path(shard_dir)
-    loaded = _prepared(database, model, shard_dir, device, loaded)
-    con = db.connect(database)
-    try:
-        built = {name for (name,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermediate' UNION "
-            "SELECT view_name FROM duckdb_views() WHERE schema_name = 'intermediate'").fetchall()}
-        needed = {"int_active_neurons", "int_knowledge_neurons", "int_language_agnostic_neurons"}
-        if needed - built:
-            raise ValueError(f"{database}: no neuron sets yet ({', '.join(sorted(needed - built))}): "
-                             "run `factroots build` after attribute")
-        sets = con.execute(SETS, {"model_id": loaded.model_id, "k": k}).fetchall()
-        todo = con.execute(INTERVENE_TODO, {"model_id": loaded.model_id, "langs": langs or None,
-                                            "mlama": tables.MLAMA_TEMPLATE}).to_arrow_table()
-    finally:
-        con.close()
-    by_fact: dict[str, list[tuple[str, str | None, list[int]]]] = {}
-    for kind, set_lang, uuid, neurons in sets:
-        by_fact.setdefault(uuid, []).append((kind, set_lang, neurons))
-        if kind == "probeless":
-            control = random_control(neurons, loaded.d_ff, seed, f"{loaded.model_id}|{uuid}|{set_lang}")
-            by_fact[uuid].append(("random", set_lang, control))
-
-    report = NeuronReport("intervened on", loaded.model_id, loaded.device)
-    for lang in sorted(set(todo["lang"].to_pylist())):
-        found = [(fact, q) for fact, q in _queries(loaded, todo.filter(pc.equal(todo["lang"], lang)))
-                 if fact["uuid"] in by_fact]
-        plan = [(fact, None, None) for fact, _ in found]  # first the queries as they are
-        edits = [Edit(q) for _, q in found]
-        for fact, q in found:
-            for neuron_set in by_fact[fact["uuid"]]:
-                for op, factor in OPS.items():
-                    plan.append((fact, neuron_set, op))
-                    edits.append(Edit(q, tuple(neuron_set[2]), factor))
-        results = list(outcomes(loaded, edits, batch_size, progress))
-        before = {fact["uuid"]: results[i] for i, (fact, _) in enumerate(found)}
-        rows = [{"model_id": loaded.model_id, "lang": lang, "uuid": fact["uuid"], "template_id": fact["template_id"],
-                 "set_kind": neuron_set[0], "set_lang": neuron_set[1], "op": op, "factor": OPS[op],
-                 "n_neurons": len(neuron_set[2]), "p_before": before[fact["uuid"]].gold_prob,
-                 "p_after": result.gold_prob, "correct_before": before[fact["uuid"]].is_correct,
-                 "correct_after": result.is_correct, "seed": seed}
-                for (fact, neuron_set, op), result in zip(plan, results) if neuron_set is not None]
-        if rows:
-            schema = tables.INTERVENTIONS.produced_schema()
-            shards.write_shard(shard_dir, pa.Table.from_pylist(rows, schema=schema), "interventions")
-            shards.load_shards(database, shard_dir)
-        report.done[lang] = len(found)
+    correct (`langs`: these B only), not intervened on yet; shards of at most `shard_size` queries
+    of one language. Reads the sets of the last build. `ray`: as for attribute."""
+    with model_workers(database, model, shard_dir, device, loaded, ray) as pool:
+        row = register_model(pool, database, shard_dir)
+        con = db.connect(database)
+        try:
+            built = {name for (name,) in con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'intermediate' UNION "
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'intermediate'").fetchall()}
+            needed = {"int_active_neurons", "int_knowledge_neurons", "int_language_agnostic_neurons"}
+            if needed - built:
+                raise ValueError(f"{database}: no neuron sets yet ({', '.join(sorted(needed - built))}): "
+                                 "run `factroots build` after attribute")
+            sets = con.execute(SETS, {"model_id": row["model_id"], "k": k}).fetchall()
+            todo = con.execute(INTERVENE_TODO, {"model_id": row["model_id"], "langs": langs or None,
+                                                "mlama": MLAMA_TEMPLATE}).to_arrow_table()
+        finally:
+            con.close()
+        todo = _with_sets(todo, sets, row["model_id"], row["d_ff"], seed)
+        report = NeuronReport("intervened on", row["model_id"], pool.ask(attrgetter("device")))
+        make_tables = partial(_intervention_tables, batch_size=batch_size, seed=seed)
+        work = partial(write_block, shard_dir=shard_dir, model_id=row["model_id"], kinds=("interventions",),
+                       tables=make_tables)
+        report.done = run(pool, work, blocks(todo, shard_size), database, shard_dir, "intervene", progress)
     return report

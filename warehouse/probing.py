@@ -1,22 +1,18 @@
 """Probe the facts in the warehouse with a masked or causal LM: facts -> shards -> raw.predictions."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from functools import partial
+from operator import attrgetter
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-from tqdm import tqdm
 
-from compute import distributed
 from compute.ffn import FFNNotFoundError, ffn_output_projections
-from compute.models import load_model, model_row
 from compute.probe import probe as probe_facts
-from ingest import shards
 from raw import db
 from raw.tables import CAPTURE_MODES, MLAMA_TEMPLATE
+from warehouse.blocks import Block, blocks, model_workers, register_model, run, write_block
 
 # Queries still to probe for a model: each (fact, template) of the first $limit facts per language
 # (in a fixed pseudo-random order, the same in every language) that has no prediction built from the
@@ -24,32 +20,28 @@ from raw.tables import CAPTURE_MODES, MLAMA_TEMPLATE
 # and missing.
 TODO_SQL = """
 WITH chosen AS (
-    SELECT f.lang, f.relation, f.uuid, f.sub_label, f.obj_label, md5(f.uuid) AS draw
+    SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
     FROM raw.mlama_facts f
+    JOIN raw.mlama_templates t USING (lang, relation)
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
-), queries AS (
-    SELECT c.*, t.template, t.template_id
-    FROM chosen c
-    JOIN raw.mlama_templates t USING (lang, relation)
 ), predicted AS (
-    SELECT q.uuid, q.lang, q.template_id, p.is_correct, p.skip_reason IS NULL AS is_probed
-    FROM queries q
+    SELECT c.uuid, c.lang, p.is_correct, p.skip_reason IS NULL AS is_probed
+    FROM chosen c
     JOIN raw.predictions p
-      ON p.model_id = $model_id AND p.lang = q.lang AND p.uuid = q.uuid AND p.template_id = q.template_id
-     AND p.template = q.template AND p.sub_label = q.sub_label AND p.obj_label = q.obj_label
-    QUALIFY row_number() OVER (PARTITION BY q.lang, q.uuid, q.template_id ORDER BY p.load_batch DESC) = 1
+      ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
+     AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label
+    QUALIFY row_number() OVER (PARTITION BY c.lang, c.uuid ORDER BY p.load_batch DESC) = 1
 ), captured AS (
     SELECT DISTINCT lang, uuid FROM raw.activations WHERE model_id = $model_id
 )
-SELECT q.lang, q.relation, q.uuid, q.template, q.template_id, q.sub_label, q.obj_label
-FROM queries q
-LEFT JOIN predicted p USING (lang, uuid, template_id)
+SELECT c.lang, c.relation, c.uuid, c.template, c.sub_label, c.obj_label
+FROM chosen c
+LEFT JOIN predicted p USING (lang, uuid)
 WHERE p.uuid IS NULL
-   OR q.template_id = $mlama
-      AND (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
-      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = q.lang AND a.uuid = q.uuid)
-ORDER BY q.lang, q.draw, q.template_id
+   OR (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
+      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
+ORDER BY c.lang, c.draw
 """
 
 
@@ -74,18 +66,6 @@ class ProbeReport:
         return lines
 
 
-@dataclass(frozen=True)
-class Block:
-    """Queries of one language probed together; their shards are named after the block."""
-    name: str
-    lang: str
-    facts: pa.Table
-
-
-def _load(model: str, device: str | None):
-    return load_model(model, device=device)
-
-
 def _ffn_problem(loaded) -> str | None:
     """Why the model's FFN activations cannot be captured, or None."""
     try:
@@ -95,37 +75,28 @@ def _ffn_problem(loaded) -> str | None:
     return None
 
 
-def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, activations: str,
-                 activation_dtype: str, progress: bool) -> int:
-    """Probe one block and write its shards (predictions, then activations); a block whose shards are
-    already there (a retry after its worker died) is not probed again. Returns its number of queries."""
-    kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
-    if all(shards.shard_exists(shard_dir, model_id, block.lang, kind, block.name) for kind in kinds):
-        return block.facts.num_rows
-    loaded = replace(loaded, model_id=model_id)
+def _probe_tables(loaded, block: Block, progress: bool, batch_size: int, activations: str,
+                  activation_dtype: str) -> tuple[int, dict[str, pa.Table]]:
+    """The block's predictions and the activations kept (from mLAMA's own template's queries only)."""
     is_mlama = pc.equal(block.facts["template_id"], MLAMA_TEMPLATE)
-    pairs = []  # activations are captured for mLAMA's own template only
+    pairs = []
     for queries, capture in ((block.facts.filter(is_mlama), activations),
                              (block.facts.filter(pc.invert(is_mlama)), "none")):
         if queries.num_rows:
             batches = probe_facts(loaded, queries, batch_size, progress, capture, activation_dtype)
             pairs += batches if capture != "none" else [(batch, None) for batch in batches]
-    shards.write_shard(shard_dir, pa.Table.from_batches([p for p, _ in pairs]), name=block.name)
     captured = [a for _, a in pairs if a is not None]
-    if captured:
-        shards.write_shard(shard_dir, pa.Table.from_batches(captured), "activations", name=block.name)
-    return block.facts.num_rows
+    return block.facts.num_rows, {"predictions": pa.Table.from_batches([p for p, _ in pairs]),
+                                  "activations": pa.Table.from_batches(captured) if captured else None}
 
 
-def _blocks(todo: pa.Table, shard_size: int) -> list[Block]:
-    """Chunks of `shard_size` queries in todo's order, split by language."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    blocks = []
-    for start in range(0, todo.num_rows, shard_size):
-        chunk = todo.slice(start, shard_size)
-        for lang in sorted(set(chunk["lang"].to_pylist())):
-            blocks.append(Block(f"{stamp}-{len(blocks):05d}", lang, chunk.filter(pc.equal(chunk["lang"], lang))))
-    return blocks
+def _probe_block(loaded, block: Block, shard_dir: str | Path, model_id: str, batch_size: int, activations: str,
+                 activation_dtype: str, progress: bool) -> int:
+    """Probe one block and write its shards (predictions, then activations); a block whose shards are
+    already there (a retry after its worker died) is not probed again. Returns its number of queries."""
+    kinds = ("predictions",) if activations == "none" else ("predictions", "activations")
+    tables = partial(_probe_tables, batch_size=batch_size, activations=activations, activation_dtype=activation_dtype)
+    return write_block(loaded, block, shard_dir, model_id, kinds, tables, progress)
 
 
 def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
@@ -147,22 +118,14 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
     """
     if activations not in CAPTURE_MODES:
         raise ValueError(f"activations must be one of {', '.join(CAPTURE_MODES)}, not {activations!r}")
-    if loaded is not None and ray is not None:
-        raise ValueError("an in-memory model cannot be sent to Ray workers: give its path")
-    shards.load_shards(database, shard_dir)  # shards left by an interrupted run
-    setup = partial(_load, model, device) if loaded is None else (lambda: loaded)
-    with distributed.workers(setup, ray) as pool:
+    with model_workers(database, model, shard_dir, device, loaded, ray) as pool:
         if activations != "none":  # before anything is written: refuse a model that cannot give them
             problem = pool.ask(_ffn_problem)
             if problem:
                 raise FFNNotFoundError(f"{problem}; probe it with --activations none to keep its predictions only")
-        row = pool.ask(model_row)
+        row = register_model(pool, database, shard_dir)
         con = db.connect(database)
         try:
-            known = con.execute("SELECT min(model_id) FROM raw.models WHERE weights_sha256 = ?",
-                                [row["weights_sha256"]]).fetchone()[0]
-            row["model_id"] = known or row["model_id"]  # the same weights under another name
-            shards.write_model(shard_dir, row)
             if langs:
                 known = {r[0] for r in con.execute("SELECT DISTINCT lang FROM raw.mlama_facts").fetchall()}
                 missing = sorted(set(langs) - known)
@@ -177,15 +140,11 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         finally:
             con.close()
 
-        report = ProbeReport(row["model_id"], pool.ask(_device), row["family"], n_already=done)
+        report = ProbeReport(row["model_id"], pool.ask(attrgetter("device")), row["family"], n_already=done)
         report.n_facts = len(set(zip(todo["lang"].to_pylist(), todo["uuid"].to_pylist())))
         work = partial(_probe_block, shard_dir=shard_dir, model_id=row["model_id"], batch_size=batch_size,
-                       activations=activations, activation_dtype=activation_dtype, progress=progress and ray is None)
-        with tqdm(total=todo.num_rows, unit="query", desc="probe", disable=not progress or ray is None) as bar:
-            for block, n_queries in pool.map(work, _blocks(todo, shard_size)):
-                shards.load_shards(database, shard_dir)
-                report.probed[block.lang] = report.probed.get(block.lang, 0) + n_queries
-                bar.update(n_queries)
+                       activations=activations, activation_dtype=activation_dtype)
+        report.probed = run(pool, work, blocks(todo, shard_size), database, shard_dir, "probe", progress)
     con = db.connect(database)
     try:
         report.object_before_subject = dict(con.execute(
@@ -195,6 +154,3 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         con.close()
     return report
 
-
-def _device(loaded) -> str:
-    return loaded.device
