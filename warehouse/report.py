@@ -293,11 +293,11 @@ def _neuron_parts(s: _Section) -> list[str]:
                  "correct; <code>random</code> is the control (table <code>intervention_summary</code>)."),
         s.table("interventions-by-type", "Interventions by fact type (the classification's causal test)", """
             SELECT fact_type, set_kind, op, same_language, n, mean_change_rate, flip_rate
-            FROM intervention_by_fact_type JOIN fact_types ON fact_types.name = intervention_by_fact_type.fact_type
+            FROM intervention_by_fact_type
             WHERE model_id = $model_id ORDER BY display_order, set_kind, op, same_language DESC""",
                 ["fact type", "neuron set", "op", "language", "n", "mean change (%)", "flipped (%)"],
-                lambda r: [r[0], r[1], r[2], "same" if r[3] else "other", f"{r[4]:,}", _pct(100 * r[5]),
-                           _pct(100 * r[6])],
+                lambda r: [r[0], r[1], r[2], {True: "same", False: "other", None: "all"}[r[3]], f"{r[4]:,}",
+                           _pct(100 * r[5]), _pct(100 * r[6])],
                 "<p>A cross-lingual shared fact should lose more in another language from its neurons than a "
                 "language-independent one; the random set is the control.</p>"),
     ]

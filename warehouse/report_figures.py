@@ -135,7 +135,8 @@ def draw_bars(rows, label: str, series: list[str]):
 
 
 def draw_interventions(rows):
-    """Mean change rate per neuron-set kind, suppress and enhance side by side, same vs other language.
+    """Mean change rate per neuron-set kind, suppress and enhance side by side, same vs other language
+    (and every language, for language-agnostic sets).
 
     rows: (set_kind, op, same_language, n, mean_change_rate, flip_rate)."""
     ops = [op for op in ("suppress", "enhance") if any(r[1] == op for r in rows)]
@@ -145,8 +146,13 @@ def draw_interventions(rows):
     axes = fig.subplots(1, len(ops), squeeze=False)[0]
     x = np.arange(len(kinds))
     for ax, op in zip(axes, ops):
-        for offset, same, name in ((-0.2, True, "same language"), (0.2, False, "other language")):
-            ax.bar(x + offset, [100 * (value.get((kind, op, same)) or 0) for kind in kinds], 0.4, label=name)
+        # language-agnostic sets come from every language: their own bar
+        series = [(True, "same language"), (False, "other language")] + \
+            [(None, "every language (language-agnostic)")] * any(r[2] is None for r in rows)
+        width = 0.8 / len(series)
+        for i, (same, name) in enumerate(series):
+            ax.bar(x + (i - (len(series) - 1) / 2) * width,
+                   [100 * (value.get((kind, op, same)) or 0) for kind in kinds], width, label=name)
         ax.axhline(0, color="k", linewidth=0.5)
         ax.set_xticks(x, kinds, rotation=20)
         ax.set_title(op)
