@@ -67,9 +67,11 @@ def rendered(warehouse, tmp_path_factory):  # noqa: F811
     con.execute(f"INSERT INTO p_at_1 SELECT * REPLACE ('{SECOND}' AS model_id) FROM p_at_1")
     con.execute("ALTER TABLE models ADD COLUMN IF NOT EXISTS family TEXT")
     con.execute(f"UPDATE models SET family = if(model_id = '{SECOND}', 'causal', 'masked')")
-    for table, (columns, rows) in NEURON_MARTS.items():
-        con.execute(f"CREATE TABLE {table} ({columns})")
-        con.executemany(f"INSERT INTO {table} VALUES (?{', ?' * len(rows[0])})", [(MODEL, *row) for row in rows])
+    for table, (columns, rows) in NEURON_MARTS.items():  # hand-made rows in the (empty) published marts
+        con.execute(f"CREATE TEMP TABLE hand ({columns})")
+        con.executemany(f"INSERT INTO hand VALUES (?{', ?' * len(rows[0])})", [(MODEL, *row) for row in rows])
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM hand")
+        con.execute("DROP TABLE hand")
     con.close()
     reference = tmp / "table2.csv"
     reference.write_text("lang,language,mbert_p1,xlmr_p1\nen,English,15.25,10.5\nfr,French,12.0,9.75\n")

@@ -20,28 +20,32 @@ from warehouse.blocks import Block, blocks, model_workers, register_model, run, 
 # and missing.
 TODO_SQL = """
 WITH chosen AS (
-    SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label, md5(f.uuid) AS draw
+    SELECT f.lang, f.relation, f.uuid, f.sub_label, f.obj_label, md5(f.uuid) AS draw
     FROM raw.mlama_facts f
-    JOIN raw.mlama_templates t USING (lang, relation)
     WHERE $langs IS NULL OR list_contains($langs, f.lang)
     QUALIFY $limit IS NULL OR row_number() OVER (PARTITION BY f.lang ORDER BY md5(f.uuid)) <= $limit
-), predicted AS (
-    SELECT c.uuid, c.lang, p.is_correct, p.skip_reason IS NULL AS is_probed
+), queries AS (
+    SELECT c.*, t.template, t.template_id
     FROM chosen c
+    JOIN raw.mlama_templates t USING (lang, relation)
+), predicted AS (
+    SELECT q.uuid, q.lang, q.template_id, p.is_correct, p.skip_reason IS NULL AS is_probed
+    FROM queries q
     JOIN raw.predictions p
-      ON p.model_id = $model_id AND p.lang = c.lang AND p.uuid = c.uuid AND p.template = c.template
-     AND p.sub_label = c.sub_label AND p.obj_label = c.obj_label
-    QUALIFY row_number() OVER (PARTITION BY c.lang, c.uuid ORDER BY p.load_batch DESC) = 1
+      ON p.model_id = $model_id AND p.lang = q.lang AND p.uuid = q.uuid AND p.template_id = q.template_id
+     AND p.template = q.template AND p.sub_label = q.sub_label AND p.obj_label = q.obj_label
+    QUALIFY row_number() OVER (PARTITION BY q.lang, q.uuid, q.template_id ORDER BY p.load_batch DESC) = 1
 ), captured AS (
     SELECT DISTINCT lang, uuid FROM raw.activations WHERE model_id = $model_id
 )
-SELECT c.lang, c.relation, c.uuid, c.template, c.sub_label, c.obj_label
-FROM chosen c
-LEFT JOIN predicted p USING (lang, uuid)
+SELECT q.lang, q.relation, q.uuid, q.template, q.template_id, q.sub_label, q.obj_label
+FROM queries q
+LEFT JOIN predicted p USING (lang, uuid, template_id)
 WHERE p.uuid IS NULL
-   OR (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
-      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = c.lang AND a.uuid = c.uuid)
-ORDER BY c.lang, c.draw
+   OR q.template_id = $mlama
+      AND (($capture = 'correct' AND p.is_correct) OR ($capture = 'all' AND p.is_probed))
+      AND NOT EXISTS (SELECT 1 FROM captured a WHERE a.lang = q.lang AND a.uuid = q.uuid)
+ORDER BY q.lang, q.draw, q.template_id
 """
 
 
