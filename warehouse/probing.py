@@ -7,6 +7,7 @@ from operator import attrgetter
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from compute.ffn import FFNNotFoundError, ffn_output_projections
 from compute.probe import probe as probe_facts
