@@ -152,9 +152,9 @@ def probe(database: str | Path, model: str, shard_dir: str | Path, langs: list[s
         report.probed = run(pool, work, blocks(todo, shard_size), database, shard_dir, "probe", progress)
     con = db.connect(database)
     try:
-        report.object_before_subject = dict(con.execute(
+        report.object_before_subject = {lang: 0 for lang in report.probed} | dict(con.execute(
             "SELECT lang, count(*) FROM raw.predictions WHERE model_id = ? AND skip_reason = 'object_before_subject' "
-            "GROUP BY lang", [row["model_id"]]).fetchall())
+            "AND list_contains(?, lang) GROUP BY lang", [row["model_id"], list(report.probed)]).fetchall())
     finally:
         con.close()
     return report
