@@ -208,10 +208,11 @@ def test_tracing_a_corpus_on_ray_equals_the_local_path(cluster, tmp_path):
 
 def test_a_block_retried_after_its_shards_were_written_writes_nothing(tmp_path, model_dir):
     settings = warehouse(tmp_path, "retry", 3)
-    facts = rows(settings.build_database, "SELECT f.lang, f.relation, f.uuid, t.template, f.sub_label, f.obj_label "
-                                          "FROM raw.mlama_facts f JOIN raw.mlama_templates t USING (lang, relation) "
-                                          "WHERE lang = 'en'")
-    table = pa.table(dict(zip(["lang", "relation", "uuid", "template", "sub_label", "obj_label"], zip(*facts))))
+    facts = rows(settings.build_database, "SELECT f.lang, f.relation, f.uuid, t.template, t.template_id, f.sub_label, "
+                                          "f.obj_label FROM raw.mlama_facts f JOIN raw.mlama_templates t "
+                                          "USING (lang, relation) WHERE lang = 'en'")
+    table = pa.table(dict(zip(["lang", "relation", "uuid", "template", "template_id", "sub_label", "obj_label"],
+                              zip(*facts))))
     loaded = load_model(model_dir, "cpu")
     block = Block("b-00000", "en", table)
     for _ in range(2):
