@@ -4,12 +4,15 @@ A randomly initialised model of Qwen2.5-0.5B's published shape (24 layers, hidde
 14 heads, 2 key/value heads, 151,936 tied embeddings) probes real English mLAMA facts. Its
 tokenizer is a byte-level BPE trained here on the English facts' sentences (a real one cannot be
 downloaded), its vocabulary padded with unreachable entries to the model's. The bare pass is
-`model(**batch)` (logits at every position) over each fact's prompt + object tokens, in the same
-length-sorted batches, timed without tokenization; the probe's time includes building the queries
-and decoding the predictions. The two alternate over a few slices of the facts so that a change in
-the machine's load hits both alike.
+`model(**batch)` (logits at every position) over each fact's prompt + object tokens, length-sorted
+and cut into plain chunks of the batch size, timed without tokenization; the probe's time includes
+building the queries and decoding the predictions. The probe cuts its batches where they pad least
+(compute.probe.least_padding_batches, as many batches as plain chunks); to tell that saving from
+the probe's own (one token less per fact, the LM head at the predicting positions only), the bare
+pass is also timed on batches cut the same way. They alternate over a few slices of the facts so
+that a change in the machine's load hits all alike.
 
-    .venv/bin/python bench/causal_probe_speed.py --facts 300 --batch-size 32
+    OMP_NUM_THREADS=1 .venv/bin/python bench/causal_probe_speed.py --facts 300 --batch-size 32
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.probe_speed import SHARED, read_facts  # noqa: E402
 from compute.models import wrap_model  # noqa: E402
-from compute.probe import probe  # noqa: E402
+from compute.probe import least_padding_batches, probe  # noqa: E402
 from compute.queries import QueryError, build_causal_query  # noqa: E402
 
 QWEN25_05B = dict(vocab_size=151_936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24,
@@ -69,8 +72,9 @@ def byte_level_tokenizer(sentences: list[str], vocab_size: int, padded_to: int):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
 
-def bare_batches(loaded, facts: list[dict], batch_size: int) -> list[dict[str, torch.Tensor]]:
-    """Each probed fact's prompt + object tokens, length-sorted and padded into batches of the probe's size."""
+def bare_batches(loaded, facts: list[dict], batch_size: int, least_padding: bool) -> list[dict[str, torch.Tensor]]:
+    """Each probed fact's prompt + object tokens, length-sorted and padded into ceil(n / batch_size)
+    batches: plain chunks, or with `least_padding` cut where the probe cuts its own."""
     texts = []
     for f in facts:
         try:
@@ -80,9 +84,13 @@ def bare_batches(loaded, facts: list[dict], batch_size: int) -> list[dict[str, t
             continue
         texts.append(query.input_ids + query.gold_ids[-1:])
     texts.sort(key=len)
+    if least_padding:  # the probe's inputs are one token shorter: the same cuts pad least
+        ends = least_padding_batches(list(map(len, texts)), batch_size)
+    else:
+        ends = [min(end, len(texts)) for end in range(batch_size, len(texts) + batch_size, batch_size)]
     batches = []
-    for start in range(0, len(texts), batch_size):
-        chunk = texts[start : start + batch_size]
+    for start, end in zip([0, *ends], ends):
+        chunk = texts[start:end]
         width = max(map(len, chunk))
         ids = torch.full((len(chunk), width), loaded.tokenizer.pad_token_id, dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -117,34 +125,41 @@ def main() -> None:
 
     list(probe(loaded, facts[: args.batch_size], batch_size=args.batch_size, progress=False))  # warm-up
 
-    rows, batches, probe_s, bare_s = [], [], 0.0, 0.0
+    rows, probe_s = [], 0.0
+    batches, bare_s = {False: [], True: []}, {False: 0.0, True: 0.0}  # by least_padding
     for chunk in (facts[i :: args.rounds] for i in range(args.rounds)):
         started = time.perf_counter()
         for batch in probe(loaded, chunk, batch_size=args.batch_size, progress=False):
             rows += batch.to_pylist()
         probe_s += time.perf_counter() - started
 
-        chunk_batches = bare_batches(loaded, chunk, args.batch_size)
-        started = time.perf_counter()
-        with torch.inference_mode():
-            for batch in chunk_batches:
-                model(**batch)
-        bare_s += time.perf_counter() - started
-        batches += chunk_batches
+        for least_padding in (False, True):
+            chunk_batches = bare_batches(loaded, chunk, args.batch_size, least_padding)
+            started = time.perf_counter()
+            with torch.inference_mode():
+                for batch in chunk_batches:
+                    model(**batch)
+            bare_s[least_padding] += time.perf_counter() - started
+            batches[least_padding] += chunk_batches
 
     probed = [r for r in rows if r["skip_reason"] is None]
     reasons = sorted({r["skip_reason"] for r in rows} - {None})
-    tokens = sum(int(b["attention_mask"].sum()) for b in batches)
-    padded = sum(b["attention_mask"].numel() for b in batches)
+    tokens = sum(int(b["attention_mask"].sum()) for b in batches[False])
+    padded = {cut: sum(b["attention_mask"].numel() for b in batches[cut]) for cut in batches}
+    n_rows = len(probed)  # the probe's inputs: one token less per row, so one column less per batch
     print(f"model: random Qwen2.5-0.5B shape, {n_params / 1e6:.0f}M parameters; "
           f"tokenizer: {args.bpe_vocab:,} learnt entries, trained in {tokenizer_s:.1f} s")
     print(f"facts: {len(facts)} (en), probed {len(probed)}, skipped {len(rows) - len(probed)} ({', '.join(reasons)})")
-    print(f"tokens: {tokens / len(probed):.1f} per prompt + object, padding {1 - tokens / padded:.1%}, "
-          f"object tokens {sum(r['n_mask_tokens'] for r in probed) / len(probed):.2f} per fact")
+    print(f"tokens: {tokens / len(probed):.1f} per prompt + object, "
+          f"object tokens {sum(r['n_mask_tokens'] for r in probed) / len(probed):.2f} per fact; padding: "
+          f"plain chunks {1 - tokens / padded[False]:.1%}, least-padding cuts {1 - tokens / padded[True]:.1%} "
+          f"(the probe's inputs {1 - (tokens - n_rows) / (padded[True] - n_rows):.1%})")
     print(f"batch size {args.batch_size}, {args.rounds} alternating rounds, {torch.get_num_threads()} threads")
     print(f"probe: {probe_s:.1f} s, {len(facts) / probe_s:.2f} facts/s")
-    print(f"bare forward: {bare_s:.1f} s, {len(probed) / bare_s:.2f} facts/s")
-    print(f"ratio probe / bare forward: {probe_s / bare_s:.2f}")
+    for cut, name in ((False, "plain chunks"), (True, "least-padding cuts")):
+        print(f"bare forward, {name}: {bare_s[cut]:.1f} s, {len(probed) / bare_s[cut]:.2f} facts/s")
+    print(f"ratio probe / bare forward: {probe_s / bare_s[False]:.2f} "
+          f"(bare on the probe's cuts: {probe_s / bare_s[True]:.2f})")
 
 
 if __name__ == "__main__":
