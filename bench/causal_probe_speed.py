@@ -12,7 +12,7 @@ the probe's own (one token less per fact, the LM head at the predicting position
 pass is also timed on batches cut the same way. They alternate over a few slices of the facts so
 that a change in the machine's load hits all alike.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/causal_probe_speed.py --facts 300 --batch-size 32
+    .venv/bin/python bench/causal_probe_speed.py --facts 300 --batch-size 32 --threads 1
 """
 
 from __future__ import annotations
@@ -108,7 +108,10 @@ def main() -> None:
     parser.add_argument("--bpe-vocab", type=int, default=32_000, help="merges learnt from the English facts")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rounds", type=int, default=3, help="probe and bare pass alternate over this many slices")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (on a shared machine more threads than free cores time their contention)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
     mlama = SHARED / "mlama1.1"
