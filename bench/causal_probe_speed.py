@@ -9,8 +9,9 @@ and cut into plain chunks of the batch size, timed without tokenization; the pro
 building the queries and decoding the predictions. The probe cuts its batches where they pad least
 (compute.probe.least_padding_batches, as many batches as plain chunks); to tell that saving from
 the probe's own (one token less per fact, the LM head at the predicting positions only), the bare
-pass is also timed on batches cut the same way. They alternate over a few slices of the facts so
-that a change in the machine's load hits all alike.
+pass is also timed on batches cut the same way, and the decoder's body alone (no LM head) on the
+probe's own inputs: the floor of any exact probe of these batches. They alternate over a few
+slices of the facts so that a change in the machine's load hits all alike.
 
     .venv/bin/python bench/causal_probe_speed.py --facts 300 --batch-size 32 --threads 1
 """
@@ -72,9 +73,19 @@ def byte_level_tokenizer(sentences: list[str], vocab_size: int, padded_to: int):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
 
 
-def bare_batches(loaded, facts: list[dict], batch_size: int, least_padding: bool) -> list[dict[str, torch.Tensor]]:
-    """Each probed fact's prompt + object tokens, length-sorted and padded into ceil(n / batch_size)
-    batches: plain chunks, or with `least_padding` cut where the probe cuts its own."""
+# name: (cut where the probe cuts, the object's last token fed, the LM head applied)
+PASSES = {
+    "bare forward, plain chunks": (False, True, True),
+    "bare forward, the probe's cuts": (True, True, True),
+    "decoder body alone on the probe's inputs": (True, False, False),
+}
+
+
+def bare_batches(loaded, facts: list[dict], batch_size: int, least_padding: bool,
+                 last_token: bool) -> list[dict[str, torch.Tensor]]:
+    """Each probed fact's prompt + object tokens (less the object's last without `last_token`: the
+    probe's input), length-sorted and padded into ceil(n / batch_size) batches: plain chunks, or with
+    `least_padding` cut where the probe cuts its own."""
     texts = []
     for f in facts:
         try:
@@ -82,9 +93,9 @@ def bare_batches(loaded, facts: list[dict], batch_size: int, least_padding: bool
                                        loaded.max_length)
         except QueryError:
             continue
-        texts.append(query.input_ids + query.gold_ids[-1:])
+        texts.append(query.input_ids + query.gold_ids[-1:] if last_token else query.input_ids)
     texts.sort(key=len)
-    if least_padding:  # the probe's inputs are one token shorter: the same cuts pad least
+    if least_padding:  # with or without the last token, the same cuts pad least
         ends = least_padding_batches(list(map(len, texts)), batch_size)
     else:
         ends = [min(end, len(texts)) for end in range(batch_size, len(texts) + batch_size, batch_size)]
@@ -129,40 +140,38 @@ def main() -> None:
     list(probe(loaded, facts[: args.batch_size], batch_size=args.batch_size, progress=False))  # warm-up
 
     rows, probe_s = [], 0.0
-    batches, bare_s = {False: [], True: []}, {False: 0.0, True: 0.0}  # by least_padding
+    batches, bare_s = {name: [] for name in PASSES}, dict.fromkeys(PASSES, 0.0)
     for chunk in (facts[i :: args.rounds] for i in range(args.rounds)):
         started = time.perf_counter()
         for batch in probe(loaded, chunk, batch_size=args.batch_size, progress=False):
             rows += batch.to_pylist()
         probe_s += time.perf_counter() - started
 
-        for least_padding in (False, True):
-            chunk_batches = bare_batches(loaded, chunk, args.batch_size, least_padding)
+        for name, (least_padding, last_token, head) in PASSES.items():
+            chunk_batches = bare_batches(loaded, chunk, args.batch_size, least_padding, last_token)
             started = time.perf_counter()
             with torch.inference_mode():
                 for batch in chunk_batches:
-                    model(**batch)
-            bare_s[least_padding] += time.perf_counter() - started
-            batches[least_padding] += chunk_batches
+                    (model if head else model.model)(**batch)
+            bare_s[name] += time.perf_counter() - started
+            batches[name] += chunk_batches
 
     probed = [r for r in rows if r["skip_reason"] is None]
     reasons = sorted({r["skip_reason"] for r in rows} - {None})
-    tokens = sum(int(b["attention_mask"].sum()) for b in batches[False])
-    padded = {cut: sum(b["attention_mask"].numel() for b in batches[cut]) for cut in batches}
-    n_rows = len(probed)  # the probe's inputs: one token less per row, so one column less per batch
+    tokens = {name: sum(int(b["attention_mask"].sum()) for b in batches[name]) for name in PASSES}
+    padding = {name: 1 - tokens[name] / sum(b["attention_mask"].numel() for b in batches[name]) for name in PASSES}
+    bare = "bare forward, plain chunks"
     print(f"model: random Qwen2.5-0.5B shape, {n_params / 1e6:.0f}M parameters; "
           f"tokenizer: {args.bpe_vocab:,} learnt entries, trained in {tokenizer_s:.1f} s")
     print(f"facts: {len(facts)} (en), probed {len(probed)}, skipped {len(rows) - len(probed)} ({', '.join(reasons)})")
-    print(f"tokens: {tokens / len(probed):.1f} per prompt + object, "
-          f"object tokens {sum(r['n_mask_tokens'] for r in probed) / len(probed):.2f} per fact; padding: "
-          f"plain chunks {1 - tokens / padded[False]:.1%}, least-padding cuts {1 - tokens / padded[True]:.1%} "
-          f"(the probe's inputs {1 - (tokens - n_rows) / (padded[True] - n_rows):.1%})")
+    print(f"tokens: {tokens[bare] / len(probed):.1f} per prompt + object, "
+          f"object tokens {sum(r['n_mask_tokens'] for r in probed) / len(probed):.2f} per fact")
     print(f"batch size {args.batch_size}, {args.rounds} alternating rounds, {torch.get_num_threads()} threads")
     print(f"probe: {probe_s:.1f} s, {len(facts) / probe_s:.2f} facts/s")
-    for cut, name in ((False, "plain chunks"), (True, "least-padding cuts")):
-        print(f"bare forward, {name}: {bare_s[cut]:.1f} s, {len(probed) / bare_s[cut]:.2f} facts/s")
-    print(f"ratio probe / bare forward: {probe_s / bare_s[False]:.2f} "
-          f"(bare on the probe's cuts: {probe_s / bare_s[True]:.2f})")
+    for name in PASSES:
+        print(f"{name}: {bare_s[name]:.1f} s, {len(probed) / bare_s[name]:.2f} facts/s, padding {padding[name]:.1%}, "
+              f"probe / this {probe_s / bare_s[name]:.2f}, this / {bare} {bare_s[name] / bare_s[bare]:.2f}")
+    print(f"ratio probe / bare forward: {probe_s / bare_s[bare]:.2f}")
 
 
 if __name__ == "__main__":
