@@ -129,6 +129,27 @@ def batch_inputs(loaded: LoadedModel, queries: list[Query], copies: int = 1) -> 
                                                                       for v in (rows, cols, gold)))
 
 
+def least_padding_batches(lengths: list[int], batch_size: int) -> list[int]:
+    """Where to cut ascending `lengths` into batches: the fewest batches of at most `batch_size`
+    (ceil(n / batch_size), as plain chunks), cut so that the padded area (sum over batches of rows x
+    the longest length) is least; returns the batches' end indices. Dynamic programming: after c
+    batches the cut j lies in [n - (batches - c) * batch_size, c * batch_size], a window narrower
+    than batch_size, so the work is at most n * batch_size."""
+    n = len(lengths)
+    batches = -(-n // batch_size)
+    area, ends = {0: 0}, [{}]  # area[j]: least area of lengths[:j] in c batches; ends[c][j]: that c-th batch's start
+    for c in range(1, batches + 1):
+        window = range(max(c, n - (batches - c) * batch_size), min(n, c * batch_size) + 1)
+        starts = {j: min((i for i in area if j - batch_size <= i < j), key=lambda i: area[i] + (j - i) * lengths[j - 1])
+                  for j in window}
+        area = {j: area[i] + (j - i) * lengths[j - 1] for j, i in starts.items()}
+        ends.append(starts)
+    cuts = [n] if batches else []
+    for c in range(batches, 1, -1):
+        cuts.append(ends[c][cuts[-1]])
+    return cuts[::-1]
+
+
 def build_for(loaded: LoadedModel, template: str, sub_label: str, obj_label: str) -> Query:
     """The query of one fact for the model's family (compute.queries); QueryError when it cannot be built."""
     build = build_query if loaded.family == "masked" else build_causal_query
@@ -220,7 +241,8 @@ def probe(
     activation_dtype: str = "float16",
 ) -> Iterator[pa.RecordBatch] | Iterator[tuple[pa.RecordBatch, pa.RecordBatch | None]]:
     """One PREDICTION_SCHEMA row per fact: first the skipped facts (with skip_reason, null
-    predictions) as one batch, then the probed facts in batches of similar length.
+    predictions) as one batch, then the probed facts sorted by length, in ceil(n / batch_size)
+    batches (a causal LM's cut where they pad least: least_padding_batches).
 
     With `capture` "correct" (the facts whose is_correct is true) or "all" (every probed fact) it
     yields (predictions, activations) pairs instead: activation_schema rows of that batch's captured
@@ -250,10 +272,14 @@ def probe(
         predictions = _record_batch(loaded, columns, indices, rows, probed_at)
         yield (predictions, None) if keeps else predictions
     queries.sort(key=lambda iq: len(iq[1].input_ids))
+    if loaded.family == "causal":
+        ends = least_padding_batches([len(q.input_ids) for _, q in queries], batch_size)
+    else:  # plain chunks, as the masked figures were measured
+        ends = [min(end, len(queries)) for end in range(batch_size, len(queries) + batch_size, batch_size)]
     head = lm_head(loaded.model)
     with tqdm(total=len(queries), disable=not progress, unit="fact", desc="probe") as bar:
-        for start in range(0, len(queries), batch_size):
-            batch = queries[start : start + batch_size]
+        for start, end in zip([0, *ends], ends):
+            batch = queries[start:end]
             rows, means = _probe_batch(loaded, head, batch, projections)
             predictions = _record_batch(loaded, columns, [i for i, _ in batch], rows, probed_at)
             bar.update(len(batch))

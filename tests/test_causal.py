@@ -1,6 +1,9 @@
 """Probing tiny random causal LMs of every family, checked against the full model run here one fact at a time:
 its logits, greedy generation, and the FFN down projection's input read by a hook of the test's own."""
 
+import itertools
+import math
+import random
 from functools import cache
 
 import numpy as np
@@ -15,7 +18,7 @@ from transformers import (
 
 from compute.ffn import ffn_output_projections
 from compute.models import ModelLoadError, load_model, model_row, wrap_model
-from compute.probe import PREDICTION_SCHEMA, probe
+from compute.probe import PREDICTION_SCHEMA, least_padding_batches, probe
 from compute.queries import QueryError, build_causal_query
 from tiny_tokenizers import byte_level_bpe_tokenizer, sentencepiece_bpe_tokenizer
 
@@ -273,3 +276,23 @@ def test_neither_masked_nor_causal_is_refused_in_one_line(tmp_path):
         with pytest.raises(ModelLoadError) as error:
             load_model(str(folder), device="cpu")
         assert "\n" not in str(error.value) and str(error.value).endswith(f"{str(folder)!r}: {expected}")
+
+
+def padded_area(lengths: list[int], ends: list[int]) -> int:
+    return sum((end - start) * lengths[end - 1] for start, end in zip([0, *ends], ends))
+
+
+def test_least_padding_batches_are_the_fewest_and_pad_least():
+    """Against every way of cutting the sorted lengths into ceil(n / size) batches of at most size."""
+    assert least_padding_batches([2, 2, 5, 5], 3) == [2, 4]  # plain chunks [2, 2, 5] [5] pad 4 positions more
+    assert least_padding_batches([], 4) == [] and least_padding_batches([7], 4) == [1]
+    rng = random.Random(0)
+    for _ in range(200):
+        size, lengths = rng.randint(1, 5), sorted(rng.randint(1, 9) for _ in range(rng.randint(1, 11)))
+        n, batches = len(lengths), math.ceil(len(lengths) / size)
+        ends = least_padding_batches(lengths, size)
+        assert len(ends) == batches and ends[-1] == n
+        assert all(0 < end - start <= size for start, end in zip([0, *ends], ends))
+        every = [[*cuts, n] for cuts in itertools.combinations(range(1, n), batches - 1)]
+        fitting = [e for e in every if all(end - start <= size for start, end in zip([0, *e], e))]
+        assert padded_area(lengths, ends) == min(padded_area(lengths, e) for e in fitting)
