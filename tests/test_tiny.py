@@ -72,7 +72,8 @@ def test_sample_files_match_their_generator(tmp_path):
     for lang in LANGS:
         make_sample.write_lang(tmp_path, lang)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    bundled = [p.relative_to(SAMPLE) for sub in ("mlama", "wiki") for p in (SAMPLE / sub).rglob("*") if p.is_file()]
+    bundled = [p.relative_to(SAMPLE) for sub in ("mlama", "wiki", "paraphrases")
+               for p in (SAMPLE / sub).rglob("*") if p.is_file()]
     assert written == sorted(bundled)
     for rel in written:
         assert (tmp_path / rel).read_bytes() == (SAMPLE / rel).read_bytes(), rel
