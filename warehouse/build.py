@@ -9,9 +9,9 @@ import duckdb
 from raw import db
 from warehouse import changes
 from warehouse.checks import CheckResult, run_expectations
+from warehouse.dictionary import describe_marts
 from warehouse.publish import publish
 from warehouse.settings import Settings
-from warehouse.dictionary import describe_marts
 from warehouse.transform import context, mart_sources, transform
 
 
@@ -49,7 +49,7 @@ def build(settings: Settings, progress: bool = True) -> int:
         ctx.close()
     marts = None if changed is None else {mart for mart, raw in sources.items() if raw & changed}
     _require(run_expectations(settings.build_database, ("marts",), marts=marts), "mart")
-    n_published = publish(settings, tables, marts) if marts is None or marts else 0
+    n_published = publish(settings, tables, marts)
     with contextlib.closing(db.connect(settings.build_database)) as con:
         changes.record_build(con, now, n_published)
     return n_published

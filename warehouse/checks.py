@@ -33,6 +33,9 @@ def _suites():
     def between(column, low, high):
         return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=low, max_value=high)
 
+    def at_least(larger, smaller):
+        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A=larger, column_B=smaller, or_equal=True)
+
     # The raw suites read the rows of load batches after $since (0: every row); a language's facts and
     # templates are checked whole when any of its rows is new.
     return {
@@ -78,22 +81,19 @@ def _suites():
         # models that compute them; here only relations between columns.
         "marts_p_at_1": (
             "SELECT n_facts, n_probed, n_correct FROM marts.p_at_1",
-            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+            [at_least("n_probed", "n_correct"), at_least("n_facts", "n_probed")],
         ),
         "marts_p_at_1_by_template": (
             "SELECT n_facts, n_probed, n_correct FROM marts.p_at_1_by_template",
-            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_probed", column_B="n_correct", or_equal=True),
-             gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_facts", column_B="n_probed", or_equal=True)],
+            [at_least("n_probed", "n_correct"), at_least("n_facts", "n_probed")],
         ),
         "marts_fact_consistency": (
             "SELECT n_templates, n_correct FROM marts.fact_consistency",
-            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_templates", column_B="n_correct", or_equal=True)],
+            [at_least("n_templates", "n_correct")],
         ),
         "marts_language_overlap": (
             "SELECT n_correct_both, n_correct_either FROM marts.language_overlap",
-            [gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="n_correct_either", column_B="n_correct_both",
-                                                         or_equal=True)],
+            [at_least("n_correct_either", "n_correct_both")],
         ),
     }
 

@@ -176,12 +176,10 @@ def attribute(model, shard_dir, **options):
     For the facts the model predicts correctly (setting kn_population), one layer scaled at a
     time with ig_steps midpoint steps. Resumable: facts already attributed are skipped. With --ray,
     one worker per GPU (or CPU) of the cluster loads the model once and writes the same shards."""
-    from warehouse.neurons import attribute as run_attribute
+    from warehouse.neurons import attribute as run_attribute, attribution_settings
     settings, progress = _start()
-    v = settings.variables
     report = run_attribute(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
-                           ig_steps=v["ig_steps"], attribution_floor=v["attribution_floor"],
-                           population=v["kn_population"], **_given(options))
+                           **attribution_settings(settings.variables), **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the knowledge-neuron tables"])
 
 
@@ -200,11 +198,10 @@ def intervene(model, shard_dir, **options):
     seeded random control (setting intervention_seed), found in language A, applied to the fact's
     query in every language B where it is correct. Resumable: queries done are skipped. With
     --ray, as for attribute."""
-    from warehouse.neurons import intervene as run_intervene
+    from warehouse.neurons import intervene as run_intervene, intervention_settings
     settings, progress = _start()
-    v = settings.variables
     report = run_intervene(settings.build_database, model, shard_dir or settings.shard_dir, progress=progress,
-                           k=v["intervention_k"], seed=v["intervention_seed"], **_given(options))
+                           **intervention_settings(settings.variables), **_given(options))
     _echo(report.summary_lines() + ["run `factroots build` to update the intervention tables"])
 
 

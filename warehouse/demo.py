@@ -6,7 +6,7 @@ from compute.tiny import build_tiny_causal_model, build_tiny_model
 from ingest.mlama import ingest_mlama
 from ingest.wikipedia import ingest_wikipedia
 from warehouse.build import build, summary
-from warehouse.neurons import attribute, intervene
+from warehouse.neurons import attribute, attribution_settings, intervene, intervention_settings
 from warehouse.probing import probe
 from warehouse.settings import ROOT, Settings
 from warehouse.tracing import trace
@@ -31,14 +31,12 @@ def demo(settings: Settings, progress: bool = True) -> list[str]:
     models = [str(model_dir), str(causal_dir)]
     for model in models:
         lines += probe(settings.build_database, model, settings.shard_dir, progress=progress).summary_lines()
-    v = settings.variables
     for model in models:
-        lines += attribute(settings.build_database, model, settings.shard_dir, ig_steps=v["ig_steps"],
-                           attribution_floor=v["attribution_floor"], population=v["kn_population"],
-                           progress=progress).summary_lines()
+        lines += attribute(settings.build_database, model, settings.shard_dir, progress=progress,
+                           **attribution_settings(settings.variables)).summary_lines()
     build(settings, progress)  # the neuron sets the interventions read
     for model in models:
-        lines += intervene(settings.build_database, model, settings.shard_dir, k=v["intervention_k"],
-                           seed=v["intervention_seed"], progress=progress).summary_lines()
+        lines += intervene(settings.build_database, model, settings.shard_dir, progress=progress,
+                           **intervention_settings(settings.variables)).summary_lines()
     build(settings, progress)
     return lines + summary(settings)

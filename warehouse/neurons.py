@@ -109,6 +109,17 @@ def _attribution_tables(loaded, block: Block, progress: bool, ig_steps: int, bat
     return len(rows), {"attributions": pa.Table.from_pylist(rows, schema=tables.ATTRIBUTIONS.produced_schema())}
 
 
+def attribution_settings(variables: dict) -> dict:
+    """attribute()'s arguments that the warehouse's settings give."""
+    return {"ig_steps": variables["ig_steps"], "attribution_floor": variables["attribution_floor"],
+            "population": variables["kn_population"]}
+
+
+def intervention_settings(variables: dict) -> dict:
+    """intervene()'s arguments that the warehouse's settings give."""
+    return {"k": variables["intervention_k"], "seed": variables["intervention_seed"]}
+
+
 def attribute(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
               device: str | None = None, batch_size: int = 4, limit: int | None = None, ig_steps: int = 20,
               attribution_floor: float = 0.1, population: str = "correct", shard_size: int = 200,

@@ -19,7 +19,8 @@ def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] |
     """Copy the marts, with their descriptions as comments, into a new file, then swap it in.
 
     With `changed`, only those marts are copied anew into a copy of the published file, and the
-    others carried over as they are. Returns the number of marts copied anew."""
+    others carried over as they are (none changed: the file is left as it is). Returns the number
+    of marts copied anew."""
     target = settings.published_database
     if not target.exists():
         changed = None  # nothing to carry over
