@@ -5,9 +5,10 @@ probes the first --facts real mLAMA facts of English, once in this process and o
 started here with --workers CPUs (one actor per CPU). Tracing: `trace-corpus` over a WikiExtractor
 JSON-lines corpus of --trace-mb MB built from ../shared's English sample (as bench/trace_speed.py
 builds it), against every English mLAMA fact, with --workers local processes and then --workers Ray
-actors. Also matching alone on one core (normalised segments, the automaton's pass). Prints the
-ratios Ray / local, MB per CPU-second end to end (MB / (wall seconds x workers)) and the main
-process's peak memory.
+actors, on a quarter of that corpus and then on all of it. Also matching alone on one core (the
+automaton's pass over normalised segments and the pairing of labels into facts). Prints the ratios
+Ray / local, MB per CPU-second end to end (MB / (wall seconds x workers)) and the peak memory of
+the main process (and of the largest local worker) at both sizes.
 
     .venv/bin/python bench/ray_overhead.py --facts 2000 --trace-mb 300 --workers 2
 """
@@ -20,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from trace_speed import SHARED, VOCAB, RssSampler, build_corpus, load_facts  # sets sys.path to the project
+from trace_speed import SHARED, VOCAB, RssSampler, build_corpus, load_facts, matching_seconds  # sets sys.path to the project
 
 
 def probe_both(work: Path, n_facts: int, workers: int, shape: dict) -> dict:
@@ -55,6 +56,8 @@ def probe_both(work: Path, n_facts: int, workers: int, shape: dict) -> dict:
 
 
 def trace_both(work: Path, size_mb: float, workers: int) -> dict:
+    """trace-corpus on the local and the Ray path, over a quarter of the corpus and then all of it
+    (memory should not grow with the input)."""
     import ray
 
     from compute.models import mbert_tokenizer
@@ -62,30 +65,33 @@ def trace_both(work: Path, size_mb: float, workers: int) -> dict:
     from warehouse.corpus_tracing import trace_corpus
     from warehouse.settings import load_settings
 
-    text_mb = build_corpus(work / "corpus", "en", size_mb)
     tokenizer = mbert_tokenizer(VOCAB)
-    result = {"text_mb": text_mb, "trace_facts": len(load_facts("en"))}
-    for path in ("local", "ray"):
-        settings = load_settings(work / f"trace-{path}")
-        ingest_mlama(settings.build_database, SHARED / "mlama1.1", langs=["en"], progress=False)
-        if path == "ray":
-            ray.init(num_cpus=workers, log_to_driver=False, logging_level="warning")
-        sampler = RssSampler()
-        sampler.start()
-        started = time.perf_counter()
-        report = trace_corpus(settings.build_database, work / "corpus", "en", tokenizer, workers=workers,
-                              ray="" if path == "ray" else None, progress=False)
-        wall = time.perf_counter() - started
-        sampler.stopped.set()
-        if path == "ray":
-            ray.shutdown()
-        result |= {f"trace_{path}_s": wall, f"trace_{path}_mb_per_cpu_s": text_mb / (wall * workers),
-                   f"trace_{path}_main_peak_mb": sampler.main_mb, "present": report.n_present}
+    result = {"trace_facts": len(load_facts("en"))}
+    for size in ("quarter", "full"):
+        text_mb = build_corpus(work / f"corpus-{size}", "en", size_mb / 4 if size == "quarter" else size_mb)
+        for path in ("local", "ray"):
+            settings = load_settings(work / f"trace-{size}-{path}")
+            ingest_mlama(settings.build_database, SHARED / "mlama1.1", langs=["en"], progress=False)
+            if path == "ray":
+                ray.init(num_cpus=workers, log_to_driver=False, logging_level="warning")
+            sampler = RssSampler()
+            sampler.start()
+            started = time.perf_counter()
+            report = trace_corpus(settings.build_database, work / f"corpus-{size}", "en", tokenizer, workers=workers,
+                                  ray="" if path == "ray" else None, progress=False)
+            wall = time.perf_counter() - started
+            sampler.stopped.set()
+            if path == "ray":
+                ray.shutdown()
+            result |= {f"{size}_mb": text_mb, f"trace_{size}_{path}_s": wall,
+                       f"trace_{size}_{path}_mb_per_cpu_s": text_mb / (wall * workers),
+                       f"trace_{size}_{path}_main_peak_mb": sampler.main_mb,
+                       f"trace_{size}_{path}_worker_peak_mb": sampler.worker_mb, "present": report.n_present}
     return result
 
 
 def matching_alone(work: Path, mb: float = 20) -> dict:
-    """The automaton's pass over normalised segments, one core."""
+    """The matching step alone over normalised segments, one core."""
     import json
 
     from compute.models import mbert_tokenizer
@@ -93,7 +99,7 @@ def matching_alone(work: Path, mb: float = 20) -> dict:
     from compute.tracing import Tracer, normalise
 
     tokenizer, texts, size = mbert_tokenizer(VOCAB), [], 0
-    for path in sorted((work / "corpus").rglob("wiki_*")):
+    for path in sorted((work / "corpus-full").rglob("wiki_*")):
         if path.suffix == ".bz2":
             continue
         for line in open(path, encoding="utf-8"):
@@ -104,11 +110,8 @@ def matching_alone(work: Path, mb: float = 20) -> dict:
                 break
         if size >= mb * 1e6:
             break
-    tracer = Tracer(load_facts("en"), "en")
-    started = time.process_time()
-    for text in texts:
-        tracer.labels_in(text)
-    return {"match_mb_per_s": size / 1e6 / (time.process_time() - started)}
+    seconds = matching_seconds(Tracer(load_facts("en"), "en"), list(enumerate(texts)))
+    return {"match_mb_per_s": size / 1e6 / seconds}
 
 
 def main() -> None:
@@ -124,21 +127,24 @@ def main() -> None:
                  intermediate_size=4 * args.hidden, max_position_embeddings=512)
     work = Path(tempfile.mkdtemp(prefix="ray_overhead_", dir=args.tmp))
     try:
-        r = probe_both(work, args.facts, args.workers, shape) | trace_both(work, args.trace_mb, args.workers)
+        r = trace_both(work, args.trace_mb, args.workers)  # first: the main process's memory is tracing's own
+        r |= probe_both(work, args.facts, args.workers, shape)
         r |= matching_alone(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} ({args.workers} workers)")
     print(f"probe {r['facts']:,} facts ({args.layers} layers x {args.hidden}): local {r['probe_local_s']:.1f} s, "
           f"Ray {r['probe_ray_s']:.1f} s: ratio {r['probe_ray_s'] / r['probe_local_s']:.2f}x")
-    print(f"trace-corpus {r['text_mb']:.0f} MB of text x {r["trace_facts"]:,} facts ({r['present']:,} present): "
-          f"local {r['trace_local_s']:.1f} s, Ray {r['trace_ray_s']:.1f} s: ratio "
-          f"{r['trace_ray_s'] / r['trace_local_s']:.2f}x")
-    print(f"end to end per core: local {r['trace_local_mb_per_cpu_s']:.2f} MB per CPU-second, "
-          f"Ray {r['trace_ray_mb_per_cpu_s']:.2f}; matching alone {r['match_mb_per_s']:.1f} MB/s on one core")
-    print(f"main process peak memory: local {r['trace_local_main_peak_mb']:.0f} MB, "
-          f"Ray {r['trace_ray_main_peak_mb']:.0f} MB")
-
+    print(f"trace-corpus {r['full_mb']:.0f} MB of text x {r['trace_facts']:,} facts ({r['present']:,} present): "
+          f"local {r['trace_full_local_s']:.1f} s, Ray {r['trace_full_ray_s']:.1f} s: ratio "
+          f"{r['trace_full_ray_s'] / r['trace_full_local_s']:.2f}x")
+    print(f"end to end per core: local {r['trace_full_local_mb_per_cpu_s']:.2f} MB per CPU-second, "
+          f"Ray {r['trace_full_ray_mb_per_cpu_s']:.2f}; matching alone {r['match_mb_per_s']:.1f} MB/s on one core")
+    for path in ("local", "ray"):
+        print(f"peak memory, {path}: main process {r[f'trace_quarter_{path}_main_peak_mb']:.0f} MB for "
+              f"{r['quarter_mb']:.0f} MB of text, {r[f'trace_full_{path}_main_peak_mb']:.0f} MB for {r['full_mb']:.0f} MB"
+              + (f"; largest worker {r['trace_quarter_local_worker_peak_mb']:.0f} and "
+                 f"{r['trace_full_local_worker_peak_mb']:.0f} MB" if path == "local" else ""))
 
 if __name__ == "__main__":
     main()

@@ -4,15 +4,17 @@ A fact is present in a corpus when one segment contains both its normalised sub_
 normalised obj_label as substrings: plain substrings, so "Paris" counts inside "Parisian", and a
 fact whose object label is part of its subject label is present wherever the subject is named.
 One pass over the segments finds every fact: an Aho-Corasick automaton (ahocorasick_rs, on UTF-8
-bytes, overlapping matches) over all distinct labels gives the set of labels in a segment, and a
-fact is hit when both its labels are in that set. One-character labels are tested with `in`, as
-the automaton would report them at nearly every position. A label that normalises to "" is never
-found.
+bytes, overlapping matches) over all distinct labels gives the labels in each segment, and a fact is
+hit when both its labels are in one segment. The segments of a chunk are matched in one call, joined
+by NUL bytes (a match across a join is dropped), and the labels found are paired into facts with
+numpy, not a Python loop per label. One-character labels are tested with `in`, as the automaton
+would report them at nearly every position. A label that normalises to "" is never found.
 """
 from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from itertools import chain
 from typing import Iterable, NamedTuple
 
 from compute.pool import chunks, ordered_map
@@ -49,6 +51,7 @@ class Tracer:
 
     def __init__(self, facts: list[tuple[str, str, str]], lang: str):
         import ahocorasick_rs
+        import numpy as np
 
         self.lang = lang
         pairs = [(normalise(sub, lang), normalise(obj, lang)) for _, sub, obj in facts]
@@ -56,37 +59,62 @@ class Tracer:
         # Label ids: those of the automaton's patterns first, so that a match's pattern index is the id.
         longer = sorted(label for label in labels if len(label) > 1)
         self.single = [(label, len(longer) + i) for i, label in enumerate(sorted(labels - set(longer)))]
+        self.n_labels = len(labels)
         label_ids = {label: i for i, label in enumerate(longer)} | dict(self.single)
         self.automaton = ahocorasick_rs.BytesAhoCorasick([label.encode() for label in longer]) if longer else None
-        self.by_sub: dict[int, list[tuple[int, int]]] = {}
-        for fact, (sub, obj) in enumerate(pairs):
-            if sub and obj:
-                self.by_sub.setdefault(label_ids[sub], []).append((fact, label_ids[obj]))
-        self.subjects = frozenset(self.by_sub)
+        # The facts sorted by subject label: label s is the subject of rows sub_rows[s] .. sub_rows[s + 1] - 1.
+        named = sorted((label_ids[sub], label_ids[obj], fact) for fact, (sub, obj) in enumerate(pairs) if sub and obj)
+        subs = np.array([s for s, _, _ in named], dtype=np.int64)
+        self.sub_rows = np.searchsorted(subs, np.arange(self.n_labels + 1))
+        self.fact_ids = np.array([f for _, _, f in named], dtype=np.int64)
+        self.obj_ids = np.array([o for _, o, _ in named], dtype=np.int64)
 
-    def labels_in(self, text: str) -> set[int]:
-        """Ids of the labels that occur in a normalised text."""
-        found = {i for label, i in self.single if label in text}
-        if self.automaton is not None:
-            found.update({m[0] for m in self.automaton.find_matches_as_indexes(text.encode(), overlapping=True)})
-        return found
+    def _present(self, texts: list[str]):
+        """Sorted keys position * n_labels + label of the labels in each normalised text."""
+        import numpy as np
+
+        keys = [np.array([i * self.n_labels + label for i, text in enumerate(texts)
+                          for one, label in self.single if one in text], dtype=np.int64)]
+        if self.automaton is not None and texts:
+            encoded = [text.encode() for text in texts]
+            ends = np.cumsum([len(b) + 1 for b in encoded]) - 1       # texts joined by \0: where each ends
+            starts = ends - np.array([len(b) for b in encoded])
+            matches = self.automaton.find_matches_as_indexes(b"\0".join(encoded), overlapping=True)
+            found = np.fromiter(chain.from_iterable(matches), np.int64, 3 * len(matches)).reshape(-1, 3)
+            where = np.searchsorted(ends, found[:, 1], side="right")  # the text a match starts in ...
+            inside = (found[:, 1] >= starts[where]) & (found[:, 2] <= ends[where])  # ... and ends in
+            keys.append(where[inside] * self.n_labels + found[inside, 0])
+        keys = np.sort(np.concatenate(keys))
+        return keys[np.r_[True, keys[1:] != keys[:-1]]] if len(keys) else keys
+
+    def count_normalised(self, segment_ids: list[int], texts: list[str]) -> dict[int, list[int]]:
+        """count() of segments whose texts are normalised already."""
+        import numpy as np
+
+        keys = self._present(texts)
+        position, label = np.divmod(keys, self.n_labels)
+        n_facts = self.sub_rows[label + 1] - self.sub_rows[label]            # facts whose subject it is
+        first_row = np.repeat(self.sub_rows[label] - (np.cumsum(n_facts) - n_facts), n_facts)
+        rows = first_row + np.arange(n_facts.sum())                     # those facts, text by text
+        at = np.repeat(position, n_facts)
+        wanted = at * self.n_labels + self.obj_ids[rows]                # their objects in the same text
+        hit = keys[np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)] == wanted
+        if not hit.any():
+            return {}
+        facts, ids = self.fact_ids[rows[hit]], np.asarray(segment_ids, dtype=np.int64)[at[hit]]
+        order = np.lexsort((ids, facts))
+        facts, ids = facts[order], ids[order]
+        first = np.flatnonzero(np.r_[True, facts[1:] != facts[:-1]])
+        counts = np.diff(np.r_[first, len(facts)])
+        return {int(f): [int(n), int(i)] for f, n, i in zip(facts[first], counts, ids[first])}
 
     def count(self, segments: Iterable[tuple[int, str]]) -> dict[int, list[int]]:
         """fact index -> [number of segments with both labels, smallest such segment id]."""
-        hits: dict[int, list[int]] = {}
-        by_sub = self.by_sub
+        ids, texts = [], []
         for segment_id, text in segments:
-            found = self.labels_in(normalise(text, self.lang))
-            for sub in self.subjects.intersection(found):
-                for fact, obj in by_sub[sub]:
-                    if obj in found:
-                        hit = hits.get(fact)
-                        if hit is None:
-                            hits[fact] = [1, segment_id]
-                        else:
-                            hit[0] += 1
-                            hit[1] = min(hit[1], segment_id)
-        return hits
+            ids.append(segment_id)
+            texts.append(normalise(text, self.lang))
+        return self.count_normalised(ids, texts)
 
 
 def _merge(total: dict[int, list[int]], part: dict[int, list[int]]) -> None:

@@ -1,6 +1,8 @@
 """Knowledge tracing: normalisation, presence by one pass over the segments, shared entity tokens."""
 from __future__ import annotations
 
+import random
+
 import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 from tokenizers.models import WordLevel
@@ -94,3 +96,25 @@ def test_shared_entity_tokens_with_a_plain_tokenizers_tokenizer():
 @pytest.mark.parametrize("lang", ["zh", "zh-hant", "zh_yue"])
 def test_chinese_variants_are_converted(lang):
     assert normalise("後來", lang) == "后来"
+
+
+def test_counts_equal_a_plain_loop_on_random_segments():
+    # labels that overlap, nest, repeat, span a join of two segments, or are one character long
+    rng = random.Random(7)
+    words = ["ab", "abc", "bca", "c", "a", "Paris", "paris france", "fr", "ance", "é", "é", "日本", "本"]
+    facts = [(f"f{i}", rng.choice(words), rng.choice(words)) for i in range(60)] + [("self", "abc", "abc")]
+    segments = [(rng.randrange(10**12), "".join(rng.choice(words + [" ", ". "]) for _ in range(rng.randrange(0, 12))))
+                for _ in range(400)]
+    expected = []
+    for uuid, sub, obj in facts:
+        sub, obj = normalise(sub, "en"), normalise(obj, "en")
+        ids = [i for i, text in segments if sub and obj and sub in normalise(text, "en") and obj in normalise(text, "en")]
+        expected.append(TraceRow(uuid, len(ids), min(ids, default=None), bool(ids)))
+    assert trace(segments, facts, "en") == expected
+    assert sum(row.present for row in expected) > 30      # the case is not empty
+
+
+def test_a_label_is_not_found_across_two_segments():
+    # the segments of a chunk are matched together: "x" + "y" must not make the label "x\0y"
+    assert not trace([(1, "ax"), (2, "yb")], [("nul", "x\0y", "a")], "en")[0].present
+    assert trace([(1, "ax\0yb")], [("nul", "x\0y", "a")], "en")[0].present
