@@ -109,7 +109,10 @@ class _Ray:
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
         options = {"num_gpus": 1, "num_cpus": 0} if gpus else {"num_cpus": 1}
         actor = ray.remote(max_restarts=RETRIES, max_task_retries=RETRIES)(_Actor).options(**options)
-        self.actors = [actor.remote(setup) for _ in range(n or gpus or cpus)]
+        # The setup goes to the object store once, and this reference keeps it there while the pool
+        # lives, so that an actor restarted after a crash still finds its constructor's argument.
+        self.setup = ray.put(setup)
+        self.actors = [actor.remote(self.setup) for _ in range(n or gpus or cpus)]
 
     def _get(self, ref):
         """ray.get, raising the worker's own error (not Ray's wrapper) so that it reads as one line."""

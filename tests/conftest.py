@@ -11,6 +11,7 @@ import pytest
 from warehouse.settings import load_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SAMPLE = Path(__file__).resolve().parents[1] / "sample"
 needs_shared = pytest.mark.skipif(not SHARED_DATA.exists(), reason="../shared/data is not present")
 
 
@@ -49,3 +50,17 @@ def rows(database, sql: str, params=()) -> list[tuple]:
 @pytest.fixture
 def settings(tmp_path):
     return load_settings(tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def default_bert(tmp_path_factory) -> Path:
+    """The demo's tiny BERT, trained as the demo trains it, once per test session."""
+    from compute.tiny import build_tiny_model
+    return build_tiny_model(SAMPLE, tmp_path_factory.mktemp("default-models") / "tiny-bert", progress=False)
+
+
+@pytest.fixture(scope="session")
+def default_gpt2(tmp_path_factory) -> Path:
+    """The demo's tiny GPT-2, trained as the demo trains it, once per test session."""
+    from compute.tiny import build_tiny_causal_model
+    return build_tiny_causal_model(SAMPLE, tmp_path_factory.mktemp("default-models") / "tiny-gpt2", progress=False)

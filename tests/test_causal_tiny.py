@@ -74,8 +74,8 @@ def test_cache_reused_then_invalidated_and_never_taken_for_the_bert(built, tmp_p
 
 
 @pytest.mark.slow
-def test_the_default_build_answers_some_sample_facts_in_every_language(tmp_path):
-    loaded = load_model(str(build_tiny_causal_model(SAMPLE, tmp_path / "model", progress=False)), device="cpu")
+def test_the_default_build_answers_some_sample_facts_in_every_language(default_gpt2):
+    loaded = load_model(str(default_gpt2), device="cpu")
     for lang in ("en", "fr", "de"):
         rows = pa.Table.from_batches(list(probe(loaded, sample_facts(lang), progress=False))).to_pylist()
         assert all(row["skip_reason"] is None for row in rows)

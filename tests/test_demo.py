@@ -1,6 +1,8 @@
 """End to end on the bundled default: tiny model, sample facts, probe, build, publish."""
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -11,9 +13,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(tmp_path_factory, default_bert, default_gpt2):
     from warehouse.settings import load_settings
     settings = load_settings(tmp_path_factory.mktemp("demo") / "data")
+    for trained in (default_bert, default_gpt2):  # the session's training, found by the demo's cache
+        shutil.copytree(trained, settings.model_cache_dir / trained.name)
     return settings, demo(settings, progress=False)
 
 
