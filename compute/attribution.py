@@ -7,14 +7,17 @@ the layers above computed normally from it. With alpha_j = (j + 0.5) / m (midpoi
 
     attr(n) = sum over the predicting positions p of a_np * (1/m) * sum_j dF/da_np (alpha_j * a)
 
-one layer scaled at a time. How it is computed, per batch of facts:
-1. one pass without gradients keeps each block's input, each layer's activations at the
-   predicting positions, and F(a);
-2. per layer l, one pass over the m scaled copies of every fact: the blocks below l are replaced by
-   a stand-in returning the kept input of block l (so they are computed once per fact, in step 1),
-   a pre-hook on l's FFN output projection puts alpha_j * a at the predicting positions as a leaf
-   tensor, and one backward pass of the sum of the copies' F gives every copy's gradient (each
-   copy's F depends on its own row only).
+one layer scaled at a time. How it is computed, per batch of facts (attribute() sorts them by length
+and cuts the batches where they pad least):
+1. one pass without gradients keeps each block's input, the outputs of each block's modules that
+   return before its FFN output projection is called (they do not depend on the scaled activations),
+   each layer's activations at the predicting positions, and F(a);
+2. per layer l, one pass over the m scaled copies of every fact, the parameters frozen: the blocks
+   below l are replaced by a stand-in returning the kept input of block l, and block l's modules
+   before its projection by stand-ins returning their kept outputs (so all of these run once per
+   fact, in step 1); a pre-hook on l's FFN output projection puts alpha_j * a at the predicting
+   positions as a leaf tensor, and one backward pass of the sum of the copies' F gives every copy's
+   gradient (each copy's F depends on its own row only).
 """
 from __future__ import annotations
 
