@@ -60,7 +60,8 @@ def jaccard(a: set, b: set) -> float:
 
 def ours(loaded, queries, steps: int, batch_size: int) -> tuple[list[torch.Tensor], float]:
     start = time.perf_counter()
-    found = [a.attributions for a in attribution.attribute(loaded, queries, steps, batch_size, progress=False)]
+    found = [a.attributions for a in sorted(attribution.attribute(loaded, queries, steps, batch_size, progress=False),
+                                            key=lambda a: a.index)]
     return found, time.perf_counter() - start
 
 

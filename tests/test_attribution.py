@@ -1,6 +1,7 @@
-"""Integrated gradients on tiny random BERT and GPT-2 models, against a plain loop written here:
-one fact, one layer and one step at a time, the full model run whole, its FFN activations replaced
-by a hook of the test's own; and completeness (per layer, the attributions sum to F(a) - F(0))."""
+"""Integrated gradients on tiny random BERT and GPT-2 models (and the other causal families of
+test_causal), against a plain loop written here: one fact, one layer and one step at a time, the full
+model run whole, its FFN activations replaced by a hook of the test's own; and completeness (per
+layer, the attributions sum to F(a) - F(0))."""
 
 import pytest
 import torch
@@ -9,6 +10,7 @@ from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadMode
 from compute.attribution import attribute, attribute_batch, candidates
 from compute.models import wrap_model
 from compute.probe import build_for
+from test_causal import FAMILIES, tiny as tiny_causal
 from tiny_tokenizers import byte_level_bpe_tokenizer, wordpiece_tokenizer
 
 FACTS = {  # (template, subject, object): objects of 1 and 2 tokens in both tokenizers
@@ -90,6 +92,38 @@ def test_batched_equals_a_plain_loop(setup):
         for layer, projection in enumerate(projections):
             expected = plain_loop(loaded.model, projection, q, steps=5)
             torch.testing.assert_close(got.attributions[layer], expected, rtol=1e-4, atol=1e-6 * p)
+
+
+@pytest.mark.parametrize("family", ["llama", "bloom", "gemma2"])
+def test_batched_equals_a_plain_loop_in_other_causal_families(family):
+    model, tokenizer = tiny_causal(family)
+    loaded = wrap_model(model, tokenizer, f"tiny-{family}", device="cpu")
+    queries = [build_for(loaded, *fact) for fact in FACTS["causal"]]
+    for q, got in zip(queries, attribute_batch(loaded, queries, steps=3)):
+        for layer in range(loaded.n_layers):
+            projection = model.get_submodule(FAMILIES[family][2].format(layer))
+            expected = plain_loop(model, projection, q, steps=3)
+            torch.testing.assert_close(got.attributions[layer], expected, rtol=1e-4, atol=1e-6 * got.gold_prob)
+
+
+def test_attention_runs_only_where_the_scaled_layer_changes_it(setup):
+    """Block l's attention runs in the first pass and in the passes scaling a layer below l: the blocks
+    below the scaled one and the scaled block's modules before its FFN output projection are replayed.
+    The parameters' requires_grad is as it was."""
+    loaded, queries, _ = setup
+    blocks = loaded.model.bert.encoder.layer if loaded.family == "masked" else loaded.model.transformer.h
+    calls = [0] * len(blocks)
+    handles = [(block.attention if loaded.family == "masked" else block.attn).register_forward_hook(
+        lambda *_, layer=layer: calls.__setitem__(layer, calls[layer] + 1)) for layer, block in enumerate(blocks)]
+    embeddings = loaded.model.get_input_embeddings().weight.requires_grad_(False)
+    try:
+        attribute_batch(loaded, queries, steps=2)
+        assert [p is embeddings for p in loaded.model.parameters() if not p.requires_grad] == [True]
+    finally:
+        for handle in handles:
+            handle.remove()
+        embeddings.requires_grad_(True)
+    assert calls == [1 + layer for layer in range(len(blocks))]
 
 
 def test_completeness_per_layer_improves_with_steps(setup):

@@ -165,7 +165,7 @@ def probe(model, shard_dir, **options):
 @click.option("--model", default=DEFAULT_MODEL, show_default=True, help="hub id or local path of the probed LM")
 @langs_option("every probed language")
 @click.option("--device", help="cpu, cuda, cuda:N (default: cuda when present)")
-@click.option("--batch-size", type=int, help="facts per pass; a pass holds batch size x ig_steps copies (default: 4)")
+@click.option("--batch-size", type=int, help="facts per pass; a pass holds batch size x ig_steps copies (default: 8)")
 @click.option("--limit", type=int, help="at most this many facts per language")
 @ray_option("attribute")
 @shard_dir_option("attribution")

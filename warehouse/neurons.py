@@ -121,7 +121,7 @@ def intervention_settings(variables: dict) -> dict:
 
 
 def attribute(database: str | Path, model: str, shard_dir: str | Path, langs: list[str] | None = None,
-              device: str | None = None, batch_size: int = 4, limit: int | None = None, ig_steps: int = 20,
+              device: str | None = None, batch_size: int = 8, limit: int | None = None, ig_steps: int = 20,
               attribution_floor: float = 0.1, population: str = "correct", shard_size: int = 200,
               progress: bool = True, loaded=None, ray: str | None = None) -> NeuronReport:
     """Integrated-gradients attributions of every FFN neuron for the facts `model` predicts correctly
