@@ -26,7 +26,7 @@ from bisect import bisect_right
 from itertools import accumulate, compress, count, repeat
 from operator import is_
 from typing import Iterable, Iterator, NamedTuple, TypeVar
-from weakref import WeakKeyDictionary
+from weakref import WeakKeyDictionary, proxy
 
 from compute.pool import ordered_map
 
@@ -171,7 +171,7 @@ class _WordPieces:
                 and _pre_tokenized(backend, "a") == ["a"] and _pre_tokenized(backend, "aa") == ["aa"])
 
     def __init__(self, backend):
-        self.backend = backend
+        self.backend = proxy(backend)   # not a reference: _WORD_PIECES lets go of the tokenizer with its last one
         self.added = [t.content for t in backend.get_added_tokens_decoder().values()]
         self.blocks: set[int] = set()   # blocks of 256 code points learned
         self.ranges: dict[str, list[list[int]]] = {"white": [], "isolated": [], "word": [], "removed": []}

@@ -2,7 +2,9 @@
 tokenizing each whole document gives: every token's characters, every word start, every segment."""
 from __future__ import annotations
 
+import gc
 import random
+import weakref
 
 import pytest
 from transformers import BertTokenizer
@@ -106,6 +108,17 @@ def test_documents_holding_an_added_token_are_tokenized_whole():
         assert fast_path(tokenizer).encode(text) is None
         assert_same_segments(text, tokenizer)
     assert fast_path(tokenizer).encode("Allan [ UNK ] Paris") is not None
+
+
+def test_a_tokenizer_and_its_word_cache_go_together():
+    tokenizer = wordpiece_tokenizer()
+    # Allan | Pe ##ipe ##r | . Paris: cut at the last word start in each window of 3 tokens
+    assert [s.text for s in segment("Allan Peiper. Paris", tokenizer, 3)] == ["Allan", "Peiper", ". Paris"]
+    backend = weakref.ref(segments._backend(tokenizer))
+    assert backend() in segments._WORD_PIECES
+    del tokenizer
+    gc.collect()
+    assert backend() is None
 
 
 @needs_shared
