@@ -49,11 +49,16 @@ def _backend(tokenizer):
     backend = tokenizer if isinstance(tokenizer, Tokenizer) else getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or not getattr(tokenizer, "is_fast", True):
         raise ValueError(f"{type(tokenizer).__name__}: a fast tokenizer (offset mappings) is needed")
-    if backend.truncation is not None or backend.padding is not None:
-        backend = Tokenizer.from_str(backend.to_str())
-        backend.no_truncation()
-        backend.no_padding()
-    return backend
+    if backend.truncation is None and backend.padding is None:
+        return backend
+    if backend not in _UNTRUNCATED:   # one copy per tokenizer: it keeps its learned words (_WordPieces)
+        copy = _UNTRUNCATED[backend] = Tokenizer.from_str(backend.to_str())
+        copy.no_truncation()
+        copy.no_padding()
+    return _UNTRUNCATED[backend]
+
+
+_UNTRUNCATED: WeakKeyDictionary = WeakKeyDictionary()   # a tokenizer that truncates or pads -> its copy that does not
 
 
 def _span(text: str, start: int, end: int, n_tokens: int) -> Segment:
@@ -154,7 +159,8 @@ class _WordPieces:
 
     @classmethod
     def of(cls, backend) -> _WordPieces | None:
-        """The instance for a tokenizer (kept while it lives), None if it is not of that kind."""
+        """The instance for a tokenizer (kept while it lives; it must not change once used), None if it
+        is not of that kind."""
         if backend not in _WORD_PIECES:
             _WORD_PIECES[backend] = cls(backend) if cls._fits(backend) else None
         return _WORD_PIECES[backend]

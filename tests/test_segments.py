@@ -121,6 +121,18 @@ def test_a_tokenizer_and_its_word_cache_go_together():
     assert backend() is None
 
 
+def test_a_truncating_tokenizer_is_copied_once_without_truncation():
+    tokenizer = wordpiece_tokenizer()
+    text = "Allan Peiper was born in Paris. " * 40
+    tokenizer(text, truncation=True, max_length=8)  # leaves truncation on in its backend tokenizer
+    assert tokenizer.backend_tokenizer.truncation is not None
+    backend = segments._backend(tokenizer)
+    assert backend is segments._backend(tokenizer) and backend.truncation is None
+    assert fast_path(tokenizer) is not None
+    assert sum(s.n_tokens for s in segment(text, tokenizer, 8)) == 40 * 9  # Allan Pe ##ipe ##r was born in Paris .
+    assert_same_segments(text, tokenizer)
+
+
 @needs_shared
 def test_random_texts_with_mbert(mbert):
     for text in HAND_MADE + random_texts(seed=1, n=300):
