@@ -43,7 +43,8 @@ class Segment(NamedTuple):
 
 
 def _backend(tokenizer):
-    """The `tokenizers.Tokenizer` behind an HF fast tokenizer, never truncating or padding."""
+    """The `tokenizers.Tokenizer` behind an HF fast tokenizer, never truncating or padding (a copy, made
+    once, of one that does)."""
     from tokenizers import Tokenizer
 
     backend = tokenizer if isinstance(tokenizer, Tokenizer) else getattr(tokenizer, "backend_tokenizer", None)
