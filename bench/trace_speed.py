@@ -13,7 +13,8 @@ bzip2-compressed. Then, each in a fresh process, for a quarter of the size and t
    wall second and core, and per CPU second (all processes), peak RSS of the main process and of
    the largest worker. Memory should be flat in the input size once DuckDB reaches its memory
    limit (ingest.wikipedia.DUCKDB_MEMORY_LIMIT): beyond it the staged rows spill to disk.
-2. the matching step alone (Aho-Corasick over pre-normalised text, one core) against
+2. the matching step alone (the Aho-Corasick pass and the pairing of labels into facts, over
+   pre-normalised text, one core) against
    `LC_ALL=C grep -F -c -f labels.txt` over the same text (one segment per line); grep -c stops
    at a line's first match, our matcher finds every label, so the ratio flatters grep.
 3. a naive DuckDB query (segments JOIN facts ON contains(text, sub) AND contains(text, obj)) against
