@@ -111,14 +111,19 @@ def shard_exists(shard_dir: str | Path, model_id: str, lang: str, kind: str, nam
     return fs.get_file_info(path).type == pafs.FileType.File
 
 
+# Columns that shards written before them lack, and their value there
+ADDED_LATER = {"template_id": tables.MLAMA_TEMPLATE, "set_md5": None}
+
+
 def _read_shard(fs: pafs.FileSystem, path: str, schema: pa.Schema) -> pa.Table:
     shown = _shown(fs, path)
     try:
         table = pq.read_table(path, filesystem=fs)
     except Exception as error:  # pyarrow raises several kinds for a damaged file
         raise ShardError(f"{shown}: not a readable Parquet file ({str(error).splitlines()[0]})") from error
-    if "template_id" in schema.names and "template_id" not in table.column_names:  # written before template sets
-        table = table.append_column("template_id", pa.array([tables.MLAMA_TEMPLATE] * table.num_rows, pa.string()))
+    for name, value in ADDED_LATER.items():
+        if name in schema.names and name not in table.column_names:
+            table = table.append_column(name, pa.array([value] * table.num_rows, schema.field(name).type))
     missing = [name for name in schema.names if name not in table.column_names]
     if missing:
         raise ShardError(f"{shown}: missing column(s) {', '.join(missing)}")

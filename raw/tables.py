@@ -197,6 +197,8 @@ INTERVENTIONS = _table(
     ("op", "TEXT", "suppress (x0) or enhance (x2)", True),
     ("factor", "DOUBLE", "what the set's activations were multiplied by", True),
     ("n_neurons", "INTEGER", "neurons in the set", True),
+    ("set_md5", "TEXT", "md5 of the set's neuron ids in ascending order, comma-joined: `intervene` measures a query "
+     "again when one of its sets changed (NULL: written before sets were fingerprinted)"),
     ("p_before", "DOUBLE", "gold object's probability without intervention", True),
     ("p_after", "DOUBLE", "gold object's probability with the set scaled", True),
     ("correct_before", "BOOLEAN", "full match without intervention", True),

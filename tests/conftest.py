@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from ingest.mlama import ingest_mlama
 from warehouse.settings import load_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -45,6 +46,34 @@ def rows(database, sql: str, params=()) -> list[tuple]:
         return con.execute(sql, list(params)).fetchall()
     finally:
         con.close()
+
+
+OBJECTS = ("Paris", "Rome", "New York City", "Doncaster", "Hilton", "France", "Italy")
+
+
+def warehouse(tmp_path, name: str, n_facts: int):
+    """A data directory with n_facts facts in en and de (one P19 template each): u000, u001, ..."""
+    settings = load_settings(tmp_path / name)
+    facts = [fact(f"u{i:03d}", "Allan", OBJECTS[i % len(OBJECTS)]) for i in range(n_facts)]
+    release = write_release(tmp_path / f"{name}-release", {
+        "en": {"templates": {"P19": "[X] was born in [Y] ."}, "facts": {"P19": facts}},
+        "de": {"templates": {"P19": "[X] died in [Y] ."}, "facts": {"P19": facts}}})
+    ingest_mlama(settings.build_database, release, progress=False)
+    return settings
+
+
+# Neuron sets made by hand for every probed fact (in place of a build), as `intervene` reads them
+HAND_MADE_SETS = """
+CREATE SCHEMA intermediate;
+CREATE TABLE intermediate.int_active_neurons AS
+SELECT model_id, lang, uuid, unnest([3, 70, 127]) AS neuron_id, unnest([1, 2, 3]) AS neuron_rank
+FROM raw.predictions;
+CREATE TABLE intermediate.int_knowledge_neurons AS
+SELECT model_id, lang, uuid, unnest(CASE lang WHEN 'en' THEN [5, 64] ELSE [5, 100] END) AS neuron_id
+FROM raw.predictions;
+CREATE TABLE intermediate.int_language_agnostic_neurons AS
+SELECT DISTINCT model_id, uuid, 5 AS neuron_id FROM raw.predictions;
+"""
 
 
 @pytest.fixture

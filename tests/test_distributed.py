@@ -13,7 +13,7 @@ import pytest
 
 from compute import distributed
 from compute.models import load_model
-from conftest import fact, rows, write_release
+from conftest import HAND_MADE_SETS, fact, rows, warehouse, write_release
 from ingest import shards
 from ingest.mlama import ingest_mlama
 from raw import db
@@ -26,7 +26,6 @@ from warehouse.settings import load_settings
 ray = pytest.importorskip("ray")
 from ray.cluster_utils import Cluster  # noqa: E402
 
-OBJECTS = ("Paris", "Rome", "New York City", "Doncaster", "Hilton", "France", "Italy")
 PREDICTION_COLUMNS = "lang, uuid, query, n_mask_tokens, gold_token_ids, pred_token_ids, is_correct, skip_reason"
 
 
@@ -45,17 +44,6 @@ def cluster():
 def model_dir(tmp_path_factory):
     model, tokenizer = tiny_bert()
     return str(saved(tmp_path_factory.mktemp("model"), model, tokenizer))
-
-
-def warehouse(tmp_path, name: str, n_facts: int):
-    """A data directory with n_facts facts in en and de (two templates each)."""
-    settings = load_settings(tmp_path / name)
-    facts = [fact(f"u{i:03d}", "Allan", OBJECTS[i % len(OBJECTS)]) for i in range(n_facts)]
-    release = write_release(tmp_path / f"{name}-release", {
-        "en": {"templates": {"P19": "[X] was born in [Y] ."}, "facts": {"P19": facts}},
-        "de": {"templates": {"P19": "[X] died in [Y] ."}, "facts": {"P19": facts}}})
-    ingest_mlama(settings.build_database, release, progress=False)
-    return settings
 
 
 def results(settings) -> tuple[list, list]:
@@ -127,17 +115,6 @@ def test_probing_on_ray_with_a_worker_killed_mid_run_equals_the_local_path(clust
 
 # Neuron sets as the build would give them (tiny BERT: 2 layers x 64 neurons), the same in every
 # warehouse: PROBELESS top-3 and knowledge neurons per (lang, fact), language-agnostic per fact.
-HAND_MADE_SETS = """
-CREATE SCHEMA intermediate;
-CREATE TABLE intermediate.int_active_neurons AS
-SELECT model_id, lang, uuid, unnest([3, 70, 127]) AS neuron_id, unnest([1, 2, 3]) AS neuron_rank
-FROM raw.predictions;
-CREATE TABLE intermediate.int_knowledge_neurons AS
-SELECT model_id, lang, uuid, unnest(CASE lang WHEN 'en' THEN [5, 64] ELSE [5, 100] END) AS neuron_id
-FROM raw.predictions;
-CREATE TABLE intermediate.int_language_agnostic_neurons AS
-SELECT DISTINCT model_id, uuid, 5 AS neuron_id FROM raw.predictions;
-"""
 ATTRIBUTIONS = "SELECT lang, uuid, template_id, ig_steps, neuron_ids, gold_prob, attributions FROM raw.attributions"
 INTERVENTIONS = ("SELECT lang, uuid, set_kind, set_lang, op, n_neurons, correct_before, correct_after, p_before, "
                  "p_after FROM raw.interventions")

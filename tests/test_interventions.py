@@ -1,15 +1,23 @@
 """Suppressing and enhancing neurons by hook, against an independent edit of the weights: the
 matching inputs of the last layer's FFN output projection zeroed or doubled in a copy of the model
 (in the last layer the FFN at the other positions cannot reach the predicting positions, so the
-two edits are the same function of the input)."""
+two edits are the same function of the input). And `intervene` measuring a query again exactly when
+its neuron sets changed."""
 
 import copy
+import hashlib
 
 import pytest
 import torch
 
 from compute.interventions import OPS, Edit, outcomes
+from conftest import HAND_MADE_SETS, rows, warehouse
+from raw import db
 from test_attribution import gold_probability, tiny
+from test_model_loading import saved
+from test_probe import tiny_bert
+from warehouse.neurons import intervene
+from warehouse.probing import probe
 
 
 @pytest.fixture(scope="module", params=["masked", "causal"])
@@ -76,3 +84,41 @@ def test_full_match_follows_the_argmax():
     fake.gold_ids = predicted
     (right,) = outcomes(loaded, [Edit(fake)], progress=False)
     assert right.is_correct
+
+
+def test_intervene_measures_again_the_queries_whose_sets_changed(tmp_path):
+    """3 facts in en and de, every one correct, with hand-made sets: per query 2 ops x 7 sets
+    (PROBELESS, its random control and knowledge neurons, each from en and de; language-agnostic)."""
+    model_dir = saved(tmp_path / "model", *tiny_bert())
+    settings = warehouse(tmp_path, "w", 3)
+    probe(settings.build_database, str(model_dir), settings.shard_dir, activations="none", progress=False)
+
+    def sql(statement: str) -> None:
+        con = db.connect(settings.build_database)
+        try:
+            con.execute(statement)
+        finally:
+            con.close()
+
+    def measure(seed: int = 0) -> dict:
+        return intervene(settings.build_database, str(model_dir), settings.shard_dir, seed=seed, progress=False).done
+
+    sql("UPDATE raw.predictions SET is_correct = true")   # the untrained model gets none right
+    sql(HAND_MADE_SETS)
+    assert measure() == {"de": 3, "en": 3}
+    assert rows(settings.build_database, "SELECT count(*) FROM raw.interventions") == [(3 * 2 * 7 * 2,)]
+    assert measure() == {}                                  # the same sets: nothing to measure again
+
+    sql("UPDATE intermediate.int_knowledge_neurons SET neuron_id = 66 WHERE uuid = 'u001' AND lang = 'en' "
+        "AND neuron_id = 64")                               # u001's knowledge neurons in en: 5, 64 -> 5, 66
+    assert measure() == {"de": 1, "en": 1}                  # u001 in both languages B, every set again
+    last = rows(settings.build_database, "SELECT DISTINCT set_md5, n_neurons FROM raw.interventions WHERE "
+                "uuid = 'u001' AND set_kind = 'knowledge' AND set_lang = 'en' AND load_batch = "
+                "(SELECT max(load_batch) FROM raw.interventions)")
+    assert last == [(hashlib.md5(b"5,66").hexdigest(), 2)]
+
+    sql("DELETE FROM intermediate.int_language_agnostic_neurons WHERE uuid = 'u002'")   # a set gone
+    sql("UPDATE raw.interventions SET set_md5 = NULL WHERE uuid = 'u000'")              # rows written before md5s
+    assert measure() == {"de": 2, "en": 2}
+    assert measure(seed=1) == {"de": 3, "en": 3}            # other random controls
+    assert measure(seed=1) == {}

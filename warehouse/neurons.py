@@ -2,6 +2,7 @@
 sets the build computed -> shards -> raw.interventions. Both resume where they stopped."""
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass, field
 from functools import partial
@@ -54,21 +55,29 @@ SELECT 'language_agnostic', NULL, uuid, list(neuron_id ORDER BY neuron_id)
 FROM intermediate.int_language_agnostic_neurons WHERE model_id = $model_id GROUP BY ALL
 """
 
-# Correct queries (language B) of mLAMA's own template, the paper's query, not intervened on yet
-INTERVENE_TODO = f"""
+# Correct queries (language B) of mLAMA's own template, the paper's query
+INTERVENE_CANDIDATES = f"""
 WITH current AS ({CURRENT_PREDICTIONS})
 SELECT lang, uuid, template_id, template, sub_label, obj_label
 FROM current c
 WHERE is_correct AND template_id = $mlama AND ($langs IS NULL OR list_contains($langs, lang))
-  AND NOT EXISTS (SELECT 1 FROM raw.interventions i
-                  WHERE i.model_id = c.model_id AND i.lang = c.lang AND i.uuid = c.uuid
-                    AND i.template_id = c.template_id AND i.load_batch > c.load_batch)
 ORDER BY lang, md5(uuid)
+"""
+
+# The sets each query was last intervened with, after its current prediction
+MEASURED = f"""
+WITH current AS ({CURRENT_PREDICTIONS})
+SELECT i.lang, i.uuid, i.set_kind, i.set_lang, i.set_md5
+FROM raw.interventions i
+JOIN current c USING (model_id, lang, uuid, template_id)
+WHERE c.template_id = $mlama AND i.load_batch > c.load_batch
+QUALIFY rank() OVER (PARTITION BY i.lang, i.uuid ORDER BY i.load_batch DESC) = 1
 """
 
 
 # A fact's neuron sets, as its block carries them to the worker
-SET_LIST = pa.list_(pa.struct([("kind", pa.string()), ("lang", pa.string()), ("neurons", pa.list_(pa.int64()))]))
+SET_LIST = pa.list_(pa.struct([("kind", pa.string()), ("lang", pa.string()), ("neurons", pa.list_(pa.int64())),
+                               ("md5", pa.string())]))
 
 
 @dataclass
@@ -156,15 +165,27 @@ def random_control(neurons: list[int], d_ff: int, seed: int, key: str) -> list[i
     return sorted(layer * d_ff + i for layer, count in sorted(layers.items()) for i in rng.sample(range(d_ff), count))
 
 
-def _with_sets(todo: pa.Table, sets: list[tuple], model_id: str, d_ff: int, seed: int) -> pa.Table:
-    """todo with a column `sets`: each fact's neuron sets (kind, lang A, neurons), a random control
-    beside each PROBELESS set, so that a block carries what its worker needs."""
+def set_md5(neurons: list[int]) -> str:
+    """A neuron set's fingerprint: the md5 of its ids in ascending order, comma-joined."""
+    return hashlib.md5(",".join(map(str, sorted(neurons))).encode()).hexdigest()
+
+
+def _with_sets(todo: pa.Table, sets: list[tuple], model_id: str, d_ff: int, seed: int,
+               measured: dict[tuple[str, str], set]) -> pa.Table:
+    """The queries of todo whose neuron sets (kind, lang A, neurons, md5; a random control beside
+    each PROBELESS set) are not those they were last measured with (`measured`: (lang, uuid) ->
+    {(kind, lang A, md5)}), with a column `sets`, so that a block carries what its worker needs."""
     by_fact: dict[str, list[dict]] = {}
     for kind, set_lang, uuid, neurons in sets:
-        by_fact.setdefault(uuid, []).append({"kind": kind, "lang": set_lang, "neurons": neurons})
+        found = by_fact.setdefault(uuid, [])
+        found.append({"kind": kind, "lang": set_lang, "neurons": neurons, "md5": set_md5(neurons)})
         if kind == "probeless":
             control = random_control(neurons, d_ff, seed, f"{model_id}|{uuid}|{set_lang}")
-            by_fact[uuid].append({"kind": "random", "lang": set_lang, "neurons": control})
+            found.append({"kind": "random", "lang": set_lang, "neurons": control, "md5": set_md5(control)})
+    current = {uuid: {(s["kind"], s["lang"], s["md5"]) for s in found} for uuid, found in by_fact.items()}
+    changed = [current.get(uuid, set()) != measured.get((lang, uuid), set())
+               for lang, uuid in zip(todo["lang"].to_pylist(), todo["uuid"].to_pylist())]
+    todo = todo.filter(pa.array(changed, pa.bool_()))
     return todo.append_column("sets", pa.array([by_fact.get(uuid, []) for uuid in todo["uuid"].to_pylist()],
                                                type=SET_LIST))
 
@@ -184,7 +205,7 @@ def _intervention_tables(loaded, block: Block, progress: bool, batch_size: int,
     before = {fact["uuid"]: results[i] for i, (fact, _) in enumerate(found)}
     rows = [{"model_id": loaded.model_id, "lang": block.lang, "uuid": fact["uuid"], "template_id": fact["template_id"],
              "set_kind": neuron_set["kind"], "set_lang": neuron_set["lang"], "op": op, "factor": OPS[op],
-             "n_neurons": len(neuron_set["neurons"]), "p_before": before[fact["uuid"]].gold_prob,
+             "n_neurons": len(neuron_set["neurons"]), "set_md5": neuron_set["md5"], "p_before": before[fact["uuid"]].gold_prob,
              "p_after": result.gold_prob, "correct_before": before[fact["uuid"]].is_correct,
              "correct_after": result.is_correct, "seed": seed}
             for (fact, neuron_set, op), result in zip(plan, results) if neuron_set is not None]
@@ -197,8 +218,10 @@ def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: li
     """Suppress and enhance every neuron set of each correct fact (PROBELESS top-k, knowledge
     neurons, language-agnostic neurons, and per PROBELESS set a random control with as many
     neurons per layer, seeded) found in language A, on its query in every language B where it is
-    correct (`langs`: these B only), not intervened on yet; shards of at most `shard_size` queries
-    of one language. Reads the sets of the last build. `ray`: as for attribute."""
+    correct (`langs`: these B only), unless it was measured with the same sets after its current
+    prediction (a query whose sets changed since, after a build, another k or seed, is measured
+    again, all its sets); shards of at most `shard_size` queries of one language. Reads the sets of
+    the last build. `ray`: as for attribute."""
     with model_workers(database, model, shard_dir, device, loaded, ray) as pool:
         row = register_model(pool, database, shard_dir)
         con = db.connect(database)
@@ -211,11 +234,15 @@ def intervene(database: str | Path, model: str, shard_dir: str | Path, langs: li
                 raise ValueError(f"{database}: no neuron sets yet ({', '.join(sorted(needed - built))}): "
                                  "run `factroots build` after attribute")
             sets = con.execute(SETS, {"model_id": row["model_id"], "k": k}).fetchall()
-            todo = con.execute(INTERVENE_TODO, {"model_id": row["model_id"], "langs": langs or None,
-                                                "mlama": MLAMA_TEMPLATE}).to_arrow_table()
+            todo = con.execute(INTERVENE_CANDIDATES, {"model_id": row["model_id"], "langs": langs or None,
+                                                      "mlama": MLAMA_TEMPLATE}).to_arrow_table()
+            measured: dict[tuple[str, str], set] = {}
+            for lang, uuid, *key in con.execute(MEASURED, {"model_id": row["model_id"],
+                                                           "mlama": MLAMA_TEMPLATE}).fetchall():
+                measured.setdefault((lang, uuid), set()).add(tuple(key))
         finally:
             con.close()
-        todo = _with_sets(todo, sets, row["model_id"], row["d_ff"], seed)
+        todo = _with_sets(todo, sets, row["model_id"], row["d_ff"], seed, measured)
         report = NeuronReport("intervened on", row["model_id"], pool.ask(attrgetter("device")))
         make_tables = partial(_intervention_tables, batch_size=batch_size, seed=seed)
         work = partial(write_block, shard_dir=shard_dir, model_id=row["model_id"], kinds=("interventions",),

@@ -2,7 +2,7 @@ MODEL (
   name intermediate.int_interventions,
   kind FULL,
   grain (model_id, uuid, set_kind, op, lang_a, lang_b),
-  description 'Computes marts.interventions: the latest intervention of each (model, fact, set kind, op, language A of the set, language B of the query) on a fact correct in B now, with change_rate = (p_after - p_before) / p_before and flipped = correct before and not after (suppress) or the reverse (enhance).',
+  description 'Computes marts.interventions: the interventions of the last run on each query (model, fact, language B), one row per set kind, op and language A of the set, on a fact correct in B now, with change_rate = (p_after - p_before) / p_before and flipped = correct before and not after (suppress) or the reverse (enhance).',
   audits (
     not_null(columns := (model_id, uuid, set_kind, op, lang_b, p_before, p_after, change_rate, flipped)),
     unique_combination_of_columns(columns := (model_id, uuid, set_kind, op, lang_a, lang_b)),
@@ -14,7 +14,7 @@ MODEL (
 WITH latest AS (
   SELECT *
   FROM staging.stg_interventions
-  QUALIFY rank() OVER (PARTITION BY model_id, lang_b, uuid, template_id, set_kind, op ORDER BY load_batch DESC) = 1
+  QUALIFY rank() OVER (PARTITION BY model_id, lang_b, uuid, template_id ORDER BY load_batch DESC) = 1 -- a query's last run: the sets it had then
 ), correct AS (
   SELECT model_id, lang, uuid FROM intermediate.int_mlama_predictions WHERE is_correct
 )

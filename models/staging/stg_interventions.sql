@@ -15,6 +15,7 @@ SELECT
   op::TEXT AS op, -- suppress (x0) or enhance (x2)
   factor::DOUBLE AS factor, -- what the set's activations were multiplied by
   n_neurons::INT AS n_neurons, -- neurons in the set
+  set_md5::TEXT AS set_md5, -- md5 of the set's neuron ids (ascending, comma-joined); NULL before sets were fingerprinted
   p_before::DOUBLE AS p_before, -- gold object's probability without intervention
   p_after::DOUBLE AS p_after, -- gold object's probability with the set scaled
   correct_before::BOOLEAN AS correct_before, -- full match without intervention
