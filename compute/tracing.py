@@ -131,11 +131,18 @@ def _rows(facts: list[tuple[str, str, str]], hits: dict[int, list[int]]) -> list
     return [TraceRow(uuid, *hits.get(i, (0, None)), i in hits) for i, (uuid, _, _) in enumerate(facts)]
 
 
+def _text_size(segment: tuple[int, str]) -> int:
+    return len(segment[1])
+
+
 def trace(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, str]], lang: str) -> list[TraceRow]:
     """One TraceRow per fact (uuid, sub_label, obj_label), in the facts' order, from one pass over
-    the (segment_id, text) pairs of a language's corpus."""
+    the (segment_id, text) pairs of a language's corpus, matched a chunk at a time (memory stays flat)."""
     facts = list(facts)
-    return _rows(facts, Tracer(facts, lang).count(segments))
+    tracer, hits = Tracer(facts, lang), {}
+    for chunk in chunks(segments, _text_size, _CHUNK_CHARS):
+        _merge(hits, tracer.count(chunk))
+    return _rows(facts, hits)
 
 
 _WORKER_TRACER: Tracer | None = None
@@ -148,10 +155,6 @@ def _init_worker(facts: list[tuple[str, str, str]], lang: str) -> None:
 
 def _count_chunk(chunk: list[tuple[int, str]]) -> dict[int, list[int]]:
     return _WORKER_TRACER.count(chunk)
-
-
-def _text_size(segment: tuple[int, str]) -> int:
-    return len(segment[1])
 
 
 def trace_parallel(segments: Iterable[tuple[int, str]], facts: Iterable[tuple[str, str, str]], lang: str,

@@ -118,3 +118,13 @@ def test_a_label_is_not_found_across_two_segments():
     # the segments of a chunk are matched together: "x" + "y" must not make the label "x\0y"
     assert not trace([(1, "ax"), (2, "yb")], [("nul", "x\0y", "a")], "en")[0].present
     assert trace([(1, "ax\0yb")], [("nul", "x\0y", "a")], "en")[0].present
+
+
+def test_a_corpus_is_matched_a_chunk_at_a_time(monkeypatch):
+    calls = []
+    count = tracing.Tracer.count
+    monkeypatch.setattr(tracing, "_CHUNK_CHARS", 100)
+    monkeypatch.setattr(tracing.Tracer, "count", lambda self, chunk: calls.append(len(chunk)) or count(self, chunk))
+    segments = [(i, "Paris, France. " * 2) for i in range(30)]   # 30 characters each: 4 per chunk
+    assert trace(segments, FACTS[:1], "en") == [TraceRow("capital", 30, 0, True)]
+    assert calls == [4] * 7 + [2]
