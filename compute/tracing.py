@@ -17,6 +17,8 @@ from functools import lru_cache
 from itertools import chain
 from typing import Iterable, NamedTuple
 
+import numpy as np
+
 from compute.pool import chunks, ordered_map
 
 _CHUNK_CHARS = 4_000_000   # segment text sent to a worker at a time
@@ -51,7 +53,6 @@ class Tracer:
 
     def __init__(self, facts: list[tuple[str, str, str]], lang: str):
         import ahocorasick_rs
-        import numpy as np
 
         self.lang = lang
         pairs = [(normalise(sub, lang), normalise(obj, lang)) for _, sub, obj in facts]
@@ -71,14 +72,13 @@ class Tracer:
 
     def _present(self, texts: list[str]):
         """Sorted keys position * n_labels + label of the labels in each normalised text."""
-        import numpy as np
-
         keys = [np.array([i * self.n_labels + label for i, text in enumerate(texts)
                           for one, label in self.single if one in text], dtype=np.int64)]
         if self.automaton is not None and texts:
             encoded = [text.encode() for text in texts]
-            ends = np.cumsum([len(b) + 1 for b in encoded]) - 1       # texts joined by \0: where each ends
-            starts = ends - np.array([len(b) for b in encoded])
+            sizes = np.array([len(b) for b in encoded])
+            ends = np.cumsum(sizes + 1) - 1                             # texts joined by \0: where each ends
+            starts = ends - sizes
             matches = self.automaton.find_matches_as_indexes(b"\0".join(encoded), overlapping=True)
             found = np.fromiter(chain.from_iterable(matches), np.int64, 3 * len(matches)).reshape(-1, 3)
             where = np.searchsorted(ends, found[:, 1], side="right")  # the text a match starts in ...
@@ -89,8 +89,6 @@ class Tracer:
 
     def count_normalised(self, segment_ids: list[int], texts: list[str]) -> dict[int, list[int]]:
         """count() of segments whose texts are normalised already."""
-        import numpy as np
-
         keys = self._present(texts)
         position, label = np.divmod(keys, self.n_labels)
         n_facts = self.sub_rows[label + 1] - self.sub_rows[label]            # facts whose subject it is
