@@ -7,7 +7,8 @@ JSON-lines corpus of --trace-mb MB built from ../shared's English sample (as ben
 builds it), against every English mLAMA fact, with --workers local processes and then --workers Ray
 actors, on a quarter of that corpus and then on all of it. Also matching alone on one core (the
 automaton's pass over normalised segments and the pairing of labels into facts). Prints the ratios
-Ray / local, MB per CPU-second end to end (MB / (wall seconds x workers)) and the peak memory of
+Ray / local, MB per CPU-second end to end (CPU seconds of every process of the run: this one, the
+workers and Ray's daemons; also MB / (wall seconds x workers)) and the peak memory of
 the main process (and of the largest local worker) at both sizes.
 
     .venv/bin/python bench/ray_overhead.py --facts 2000 --trace-mb 300 --workers 2
@@ -21,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from trace_speed import SHARED, VOCAB, RssSampler, build_corpus, load_facts, matching_seconds  # sets sys.path to the project
+from trace_speed import (SHARED, VOCAB, RssSampler, build_corpus, load_facts,  # sets sys.path to the project
+                         matching_seconds, TreeCpuSampler)
 
 
 def probe_both(work: Path, n_facts: int, workers: int, shape: dict) -> dict:
@@ -76,15 +78,18 @@ def trace_both(work: Path, size_mb: float, workers: int) -> dict:
                 ray.init(num_cpus=workers, log_to_driver=False, logging_level="warning")
             sampler = RssSampler()
             sampler.start()
+            cpu_sampler = TreeCpuSampler()
+            cpu_sampler.start()
             started = time.perf_counter()
             report = trace_corpus(settings.build_database, work / f"corpus-{size}", "en", tokenizer, workers=workers,
                                   ray="" if path == "ray" else None, progress=False)
-            wall = time.perf_counter() - started
+            wall, cpu = time.perf_counter() - started, cpu_sampler.seconds()
             sampler.stopped.set()
             if path == "ray":
                 ray.shutdown()
             result |= {f"{size}_mb": text_mb, f"trace_{size}_{path}_s": wall,
-                       f"trace_{size}_{path}_mb_per_cpu_s": text_mb / (wall * workers),
+                       f"trace_{size}_{path}_mb_per_core_s": text_mb / (wall * workers),
+                       f"trace_{size}_{path}_mb_per_cpu_s": text_mb / cpu,
                        f"trace_{size}_{path}_main_peak_mb": sampler.main_mb,
                        f"trace_{size}_{path}_worker_peak_mb": sampler.worker_mb, "present": report.n_present}
     return result
@@ -138,8 +143,10 @@ def main() -> None:
     print(f"trace-corpus {r['full_mb']:.0f} MB of text x {r['trace_facts']:,} facts ({r['present']:,} present): "
           f"local {r['trace_full_local_s']:.1f} s, Ray {r['trace_full_ray_s']:.1f} s: ratio "
           f"{r['trace_full_ray_s'] / r['trace_full_local_s']:.2f}x")
-    print(f"end to end per core: local {r['trace_full_local_mb_per_cpu_s']:.2f} MB per CPU-second, "
-          f"Ray {r['trace_full_ray_mb_per_cpu_s']:.2f}; matching alone {r['match_mb_per_s']:.1f} MB/s on one core")
+    print(f"end to end: local {r['trace_full_local_mb_per_cpu_s']:.2f} MB per CPU-second "
+          f"({r['trace_full_local_mb_per_core_s']:.2f} per wall second and core), "
+          f"Ray {r['trace_full_ray_mb_per_cpu_s']:.2f} ({r['trace_full_ray_mb_per_core_s']:.2f}); "
+          f"matching alone {r['match_mb_per_s']:.1f} MB/s on one core")
     for path in ("local", "ray"):
         print(f"peak memory, {path}: main process {r[f'trace_quarter_{path}_main_peak_mb']:.0f} MB for "
               f"{r['quarter_mb']:.0f} MB of text, {r[f'trace_full_{path}_main_peak_mb']:.0f} MB for {r['full_mb']:.0f} MB"
