@@ -69,11 +69,22 @@ def test_a_new_language_publishes_the_marts_that_read_its_tables(tmp_path, built
 
 def test_new_sizes_publish_only_what_reads_them(tmp_path, built):
     settings, _, published = built
+
+    def last_run(model):  # the end of the last interval SQLMesh ran the model for
+        with duckdb.connect(str(settings.build_database), read_only=True) as con:
+            return con.execute("SELECT max(end_ts) FROM sqlmesh._intervals WHERE name = ?",
+                               [f'"{settings.build_database.stem}"."intermediate"."{model}"']).fetchone()[0]
+
+    before = {model: last_run(model) for model in ("int_p_at_1", "int_correlations")}
     (tmp_path / "sizes.csv").write_text("lang,articles\nen,6.1\nfr,2.5\n")
     ingest_sizes(settings.build_database, tmp_path / "sizes.csv")
     build(settings, progress=False)
     assert published == [{"correlations", "quarantine"}]
     assert set(published_differences(settings).values()) == {0}
+    assert last_run("int_p_at_1") == before["int_p_at_1"]  # reads no sizes: not run again
+    assert last_run("int_correlations") > before["int_correlations"]
+    with duckdb.connect(str(settings.published_database), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM correlations WHERE measure LIKE '% articles, across languages'").fetchone()[0] > 0
 
 
 def test_changed_settings_check_and_publish_everything(built):

@@ -43,7 +43,7 @@ def build(settings: Settings, progress: bool = True) -> int:
     _require(run_expectations(settings.build_database, ("raw",), since=since), "raw-data")
     ctx = context(settings, progress)
     try:
-        transform(ctx, settings, plan=not incremental)  # an unchanged project has nothing to plan
+        transform(ctx, settings, plan=not incremental, changed=changed)  # an unchanged project has nothing to plan
         sources, tables = mart_sources(ctx), describe_marts(ctx)
     finally:
         ctx.close()

@@ -71,25 +71,38 @@ def _clock(ctx: Context, settings: Settings) -> datetime:
     return to_datetime(settings.sqlmesh_config.model_defaults.start) + (newest + 1) * CRON_STEP
 
 
-def transform(ctx: Context, settings: Settings, plan: bool = True) -> None:
+def transform(ctx: Context, settings: Settings, plan: bool = True, changed: set[str] | None = None) -> None:
     """Unit-test and apply model changes to prod, then compute what new load batches call for.
 
-    `plan=False` skips the first step, for a project unchanged since it was last applied."""
+    `plan=False` skips the first step, for a project unchanged since it was last applied. With
+    `changed` (the raw tables written since the last build), only the models that read one of them
+    are run, and of those no view without audits (a view reads its inputs when queried): the other
+    models' inputs are as they were, so their tables are too."""
+    selected = None if changed is None else [
+        model.name for model in ctx.models.values()
+        if (model.kind.is_materialized or model.audits) and raw_sources(ctx, model) & changed]
     try:
         clock = _clock(ctx, settings)
         if plan:
             ctx.plan("prod", auto_apply=True, no_prompts=True, execution_time=clock)
-        status = ctx.run("prod", execution_time=clock, end=clock, ignore_cron=True, skip_janitor=True)
+        if selected == []:
+            return
+        status = ctx.run("prod", execution_time=clock, end=clock, ignore_cron=True, skip_janitor=True,
+                         select_models=selected, no_auto_upstream=True)
     except SQLMeshError as error:
         raise TransformError(_failure(ctx, str(error))) from error
     if status == CompletionStatus.FAILURE:
         raise TransformError(_failure(ctx, "a model or a blocking audit failed"))
 
 
+def raw_sources(ctx: Context, model) -> set[str]:
+    """The raw tables a model reads, directly or through other models: {"raw.table", ...}."""
+    return {ctx.get_model(name).name for name in ctx.dag.upstream(model.fqn) if ctx.get_model(name).schema_name == "raw"}
+
+
 def mart_sources(ctx: Context) -> dict[str, set[str]]:
     """Each mart's raw sources: {mart name: {"raw.table", ...}}."""
-    return {mart.name.removeprefix("marts."): {ctx.get_model(name).name for name in ctx.dag.upstream(mart.fqn)
-                                               if ctx.get_model(name).schema_name == "raw"}
+    return {mart.name.removeprefix("marts."): raw_sources(ctx, mart)
             for mart in ctx.models.values() if mart.schema_name == "marts"}
 
 
