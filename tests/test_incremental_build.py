@@ -67,6 +67,24 @@ def test_a_new_language_publishes_the_marts_that_read_its_tables(tmp_path, built
     assert set(published_differences(settings).values()) == {0}
 
 
+def test_a_language_probed_again_replaces_its_published_partitions(built, monkeypatch):
+    settings, _, published = built
+    import test_sql_models
+    monkeypatch.setitem(test_sql_models.PREDICTIONS, "en", [  # every probed en fact now predicted wrong
+        (relation, uuid, gold, None if gold is None else [token + 100 for token in gold])
+        for relation, uuid, gold, _ in test_sql_models.PREDICTIONS["en"]])
+    write_predictions(settings, "en")
+    build(settings, progress=False)
+    assert "predictions" in published[0]
+    assert set(published_differences(settings).values()) == {0}
+    with duckdb.connect(str(settings.published_database), read_only=True) as con:
+        by_lang = dict(con.execute("SELECT lang, count(*) FILTER (is_correct) || '/' || count(*) "
+                                   "FROM predictions GROUP BY lang").fetchall())
+    n_en, n_fr = (len(test_sql_models.PREDICTIONS[lang]) for lang in ("en", "fr"))
+    n_fr_correct = sum(gold is not None and gold == pred for _, _, gold, pred in test_sql_models.PREDICTIONS["fr"])
+    assert by_lang == {"en": f"0/{n_en}", "fr": f"{n_fr_correct}/{n_fr}"}
+
+
 def test_new_sizes_publish_only_what_reads_them(tmp_path, built):
     settings, _, published = built
 

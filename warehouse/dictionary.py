@@ -17,6 +17,7 @@ class PublishedTable:
     grain: list[str]  # the columns that identify a row (the mart's SQLMesh `grain`)
     references: dict[str, str]  # column -> the mart it refers to (the mart's `references (column AS mart)`)
     nullable: list[str]  # grain columns left out of the computing model's `not_null` audit, when it has one
+    partition: list[str]  # the columns naming one computation of one partition (partitioned_by, then computed_at), or []
 
 
 def published_tables(settings: Settings) -> list[PublishedTable]:
@@ -43,8 +44,17 @@ def describe_marts(ctx) -> list[PublishedTable]:
             columns=[(column, kind.sql("duckdb"), described.get(column, "")) for column, kind in types.items()],
             grain=[column.output_name for column in _flat(mart.grains)],
             references={reference.this.output_name: reference.alias for reference in _flat(mart.references)},
-            nullable=_nullable(mart, source)))
+            nullable=_nullable(mart, source),
+            partition=_partition(source, types)))
     return tables
+
+
+def _partition(source, types) -> list[str]:
+    """For a model computed one partition at a time (INCREMENTAL_BY_PARTITION) whose rows say when
+    (`computed_at`, one time per evaluation): its partition columns and computed_at; else []."""
+    if not source.kind.is_incremental_by_partition or "computed_at" not in types:
+        return []
+    return [column.output_name for column in source.partitioned_by] + ["computed_at"]
 
 
 def _nullable(mart, source) -> list[str]:

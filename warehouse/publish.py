@@ -19,7 +19,8 @@ def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] |
     """Copy the marts, with their descriptions as comments, into a new file, then swap it in.
 
     With `changed`, only those marts are copied anew into a copy of the published file, and the
-    others carried over as they are (none changed: the file is left as it is). Returns the number
+    others carried over as they are (none changed: the file is left as it is); of a mart computed
+    one partition at a time, only the partitions computed since are replaced. Returns the number
     of marts copied anew."""
     target = settings.published_database
     if not target.exists():
@@ -37,8 +38,13 @@ def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] |
     try:
         # SQLMesh's views name the build file's catalog, so attach it under its own name.
         con.execute(f"ATTACH {_sql_string(str(build))} AS {build.stem} (READ_ONLY)")
+        carried = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
         for table in tables:
-            con.execute(f"CREATE OR REPLACE TABLE main.{table.name} AS SELECT * FROM {build.stem}.marts.{table.name}")
+            source = f"{build.stem}.marts.{table.name}"
+            if table.partition and table.name in carried:
+                _replace_partitions(con, table, source)
+                continue
+            con.execute(f"CREATE OR REPLACE TABLE main.{table.name} AS SELECT * FROM {source}")
             con.execute(f"COMMENT ON TABLE main.{table.name} IS {_sql_string(table.description)}")
             for column, _, text in table.columns:
                 con.execute(f"COMMENT ON COLUMN main.{table.name}.{column} IS {_sql_string(text)}")
@@ -50,3 +56,18 @@ def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] |
         raise
     os.replace(tmp, target)
     return len(tables)
+
+
+def _replace_partitions(con: duckdb.DuckDBPyConnection, table: PublishedTable, source: str) -> None:
+    """Make a carried-over table equal its mart by partitions: a partition computed at a time the
+    mart no longer holds is deleted, one the table does not hold yet is inserted; the rest (the
+    same partition, computed at the same time) is already equal and stays."""
+    keys = ", ".join(table.partition)
+    same = " AND ".join(f"t.{column} IS NOT DISTINCT FROM k.{column}" for column in table.partition)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stale AS SELECT DISTINCT {keys} FROM main.{table.name} "
+                f"EXCEPT SELECT DISTINCT {keys} FROM {source}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE fresh AS SELECT DISTINCT {keys} FROM {source} "
+                f"EXCEPT SELECT DISTINCT {keys} FROM main.{table.name}")
+    con.execute(f"DELETE FROM main.{table.name} AS t USING stale AS k WHERE {same}")
+    con.execute(f"INSERT INTO main.{table.name} BY NAME SELECT t.* FROM {source} AS t SEMI JOIN fresh AS k ON {same}")
+    con.execute("DROP TABLE stale; DROP TABLE fresh")

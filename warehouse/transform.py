@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import datetime, timedelta
 
 from sqlmesh import Context
@@ -11,6 +12,9 @@ from sqlmesh.utils.date import to_datetime
 from sqlmesh.utils.errors import SQLMeshError
 
 from warehouse.settings import ROOT, Settings
+
+# SQLMesh's built-in accepted_range audit compiles `<number> is not None` each time it runs.
+warnings.filterwarnings("ignore", message='"is not" with a literal', category=SyntaxWarning)
 
 # SQLMesh's clock counts load batches: one cron step (model_defaults.cron in sqlmesh.toml) per batch.
 CRON_STEP = timedelta(minutes=5)
