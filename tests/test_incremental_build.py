@@ -6,6 +6,7 @@ import pytest
 
 from ingest.mlama import ingest_mlama
 from ingest.sizes import ingest_sizes
+import test_sql_models
 from test_sql_models import release_for, write_predictions
 from warehouse import build as build_module
 from warehouse.build import CheckError, build
@@ -69,7 +70,6 @@ def test_a_new_language_publishes_the_marts_that_read_its_tables(tmp_path, built
 
 def test_a_language_probed_again_replaces_its_published_partitions(built, monkeypatch):
     settings, _, published = built
-    import test_sql_models
     monkeypatch.setitem(test_sql_models.PREDICTIONS, "en", [  # every probed en fact now predicted wrong
         (relation, uuid, gold, None if gold is None else [token + 100 for token in gold])
         for relation, uuid, gold, _ in test_sql_models.PREDICTIONS["en"]])

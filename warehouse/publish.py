@@ -38,7 +38,8 @@ def publish(settings: Settings, marts: list[PublishedTable], changed: set[str] |
     try:
         # SQLMesh's views name the build file's catalog, so attach it under its own name.
         con.execute(f"ATTACH {_sql_string(str(build))} AS {build.stem} (READ_ONLY)")
-        carried = {name for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
+        carried = {name for (name,) in
+                   con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main'").fetchall()}
         for table in tables:
             source = f"{build.stem}.marts.{table.name}"
             if table.partition and table.name in carried:
@@ -70,4 +71,3 @@ def _replace_partitions(con: duckdb.DuckDBPyConnection, table: PublishedTable, s
                 f"EXCEPT SELECT DISTINCT {keys} FROM main.{table.name}")
     con.execute(f"DELETE FROM main.{table.name} AS t USING stale AS k WHERE {same}")
     con.execute(f"INSERT INTO main.{table.name} BY NAME SELECT t.* FROM {source} AS t SEMI JOIN fresh AS k ON {same}")
-    con.execute("DROP TABLE stale; DROP TABLE fresh")

@@ -101,7 +101,8 @@ def transform(ctx: Context, settings: Settings, plan: bool = True, changed: set[
 
 def raw_sources(ctx: Context, model) -> set[str]:
     """The raw tables a model reads, directly or through other models: {"raw.table", ...}."""
-    return {ctx.get_model(name).name for name in ctx.dag.upstream(model.fqn) if ctx.get_model(name).schema_name == "raw"}
+    upstream = [ctx.get_model(name) for name in ctx.dag.upstream(model.fqn)]
+    return {source.name for source in upstream if source.schema_name == "raw"}
 
 
 def mart_sources(ctx: Context) -> dict[str, set[str]]:
