@@ -8,6 +8,7 @@ its inputs no longer do (inputs changed, or gone: an incremental model only ever
 partitions its query returns, so a partition that becomes empty is removed here or never)."""
 from sqlglot import exp
 from sqlmesh import macro
+from sqlmesh.utils.date import to_timestamp
 
 PARTITION_KEYS = ("model_id", "lang", "input_batch")
 PAIR_KEYS = ("model_id", "lang_a", "lang_b", "input_batch_a", "input_batch_b")
@@ -79,3 +80,23 @@ def delete_stale_pairs(evaluator, inputs: exp.Expression, this_model: exp.Expres
 def stale_partitions(evaluator, inputs: exp.Expression, this_model: exp.Expression) -> exp.Expression:
     """The rows `delete_stale_partitions` deletes (none, after a run): for the audit current_partitions."""
     return _stale(_partitions(inputs), this_model, PARTITION_KEYS, delete=False)
+
+
+@macro()
+def computed_in_interval(evaluator, *batch_columns: exp.Expression) -> exp.Expression:
+    """TRUE for the rows whose newest input batch (the greatest of `batch_columns`) falls in the
+    interval being run or audited, for an audit's `condition`. SQLMesh's clock gives load batch b the
+    interval [start + b * step, start + (b + 1) * step) of the model's start and cron
+    (warehouse/transform.py): in a build's run, the audit of a partitioned model checks the
+    partitions that run computed (the others passed when theirs did); `factroots check`, auditing
+    from the model's start, checks every row."""
+    start, this_model = evaluator.locals.get("start_millis"), evaluator.locals.get("this_model")
+    table = this_model.name if isinstance(this_model, exp.Table) else None
+    models = [snapshot.node for snapshot in (evaluator.snapshots or {}).values()  # a version ends a table's name
+              if snapshot.is_model and snapshot.categorized and table and table.endswith(f"__{snapshot.version}")
+              and exp.to_table(snapshot.table_name()).name == table]
+    if start is None or len(models) != 1:  # not a run's or check's audit of a known model: every row
+        return exp.true()
+    first = (start - to_timestamp(models[0].start)) // models[0].interval_unit.milliseconds
+    newest = batch_columns[0] if len(batch_columns) == 1 else exp.func("greatest", *batch_columns)
+    return exp.GTE(this=newest, expression=exp.Literal.number(first))

@@ -9,9 +9,10 @@ from ingest.sizes import ingest_sizes
 import test_sql_models
 from test_sql_models import release_for, write_predictions
 from warehouse import build as build_module
-from warehouse.build import CheckError, build
+from warehouse.build import CheckError, build, check
 from warehouse.checks import CheckResult, run_expectations
-from warehouse.settings import ROOT
+from warehouse.settings import ROOT, load_settings
+from warehouse.transform import TransformError, context
 
 
 def published_differences(settings) -> dict[str, int]:
@@ -108,7 +109,6 @@ def test_new_sizes_publish_only_what_reads_them(tmp_path, built):
 def test_changed_settings_check_and_publish_everything(built):
     settings, n_marts, published = built
     (settings.data_dir / "factroots.toml").write_text("theta = 0.5\n")
-    from warehouse.settings import load_settings
     assert build(load_settings(settings.data_dir), progress=False) == n_marts
     assert published == [None]
 
@@ -159,3 +159,43 @@ def test_raw_checks_read_the_batches_since_the_last_good_build(built):
     assert failed(checked) == ["raw_predictions"]
     with pytest.raises(CheckError, match="raw-data"):
         build(settings, progress=False)
+
+
+def _physical_table(settings, model: str) -> str:
+    ctx = context(settings, progress=False)
+    try:
+        return ctx.get_snapshot(model).table_name()
+    finally:
+        ctx.close()
+
+
+def test_a_build_audits_the_partitions_it_computed_and_check_audits_every_row(tmp_path, built):
+    """A bad row in a partition computed before (written behind SQLMesh's back) is not a later
+    build's to audit; `check`, and a build after a change of settings, audit every row."""
+    settings, _, _ = built
+    table = _physical_table(settings, "intermediate.int_fact_consistency")
+    with duckdb.connect(str(settings.build_database)) as con:
+        con.execute(f"UPDATE {table} SET consistency = 2 WHERE lang = 'fr'")
+    ingest_mlama(settings.build_database, release_for(tmp_path / "more", ["de"]), progress=False)
+    write_predictions(settings, "de")
+    build(settings, progress=False)
+    lines, failed = check(settings)
+    assert [line for line in lines if line.startswith("FAIL")] == [
+        "FAIL sqlmesh: audits of intermediate.int_fact_consistency"]
+    (settings.data_dir / "factroots.toml").write_text("theta = 0.5\n")
+    with pytest.raises(CheckError, match="SQLMesh audit.*int_fact_consistency"):
+        build(load_settings(settings.data_dir), progress=False)
+
+
+def test_a_build_audits_every_partition_of_the_batches_since_the_last_good_build(built):
+    """A bad row whose input batch is one the build computes fails the build's audits."""
+    settings, _, published = built
+    table = _physical_table(settings, "intermediate.int_fact_consistency")
+    write_predictions(settings, "en")  # en probed again: a new batch, en's partitions computed anew
+    with duckdb.connect(str(settings.build_database)) as con:
+        newest = con.execute("SELECT max(load_batch) FROM raw.load_batches").fetchone()[0]
+        con.execute(f"INSERT INTO {table} SELECT * REPLACE ('xx' AS lang, 2.0 AS consistency, {newest} AS input_batch) "
+                    f"FROM {table} WHERE lang = 'fr'")
+    with pytest.raises(TransformError, match="int_fact_consistency.*accepted_range"):
+        build(settings, progress=False)
+    assert published == []

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta, timezone
 
 import duckdb
 
@@ -12,7 +11,7 @@ from warehouse.checks import CheckResult, run_expectations
 from warehouse.dictionary import describe_marts
 from warehouse.publish import publish
 from warehouse.settings import Settings
-from warehouse.transform import context, mart_sources, transform
+from warehouse.transform import audit_everything, context, mart_sources, transform
 
 
 class CheckError(Exception):
@@ -30,8 +29,9 @@ def build(settings: Settings, progress: bool = True) -> int:
     leaves the published file untouched.
 
     Only the load batches since the last good build are checked, and only the marts that depend on
-    the raw tables they wrote are checked and published anew; everything when the project or the
-    settings changed since (warehouse.changes). Returns the number of marts published anew."""
+    the raw tables they wrote are checked and published anew (SQLMesh audits a partitioned model's
+    new partitions); everything when the project or the settings changed since (warehouse.changes).
+    Returns the number of marts published anew."""
     with contextlib.closing(db.connect(settings.build_database)) as con:  # one clear line when held
         now, last = changes.current_state(con, settings), changes.last_build(con)
         incremental = last is not None and last.project_sha256 == now.project_sha256 \
@@ -44,6 +44,8 @@ def build(settings: Settings, progress: bool = True) -> int:
     ctx = context(settings, progress)
     try:
         transform(ctx, settings, plan=not incremental, changed=changed)  # an unchanged project has nothing to plan
+        if not incremental and last is not None:  # rows computed before still meet the changed project's audits
+            _require(audit_everything(ctx, settings), "SQLMesh audit")
         sources, tables = mart_sources(ctx), describe_marts(ctx)
     finally:
         ctx.close()
@@ -61,18 +63,8 @@ def check(settings: Settings) -> tuple[list[str], int]:
     Returns one line per check followed by the tally, and the number of checks that failed."""
     db.connect(settings.build_database).close()  # a held database is one error, not every audit failing
     ctx = context(settings, progress=False)
-    results = []
     try:
-        now = datetime.now(timezone.utc)
-        for model in ctx.models.values():
-            if not model.audits:
-                continue
-            try:
-                passed = ctx.audit(start=now - timedelta(days=1), end=now, models=iter([model.name]))
-                detail = ""
-            except Exception as error:  # an audit over a model never built
-                passed, detail = False, str(error).splitlines()[0]
-            results.append(CheckResult("sqlmesh", f"audits of {model.name}", passed, detail))
+        results = audit_everything(ctx, settings)
     finally:
         ctx.close()
     results += run_expectations(settings.build_database)

@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang, layer, layer_bin),
   description 'Computes marts.active_neuron_layers from intermediate.int_active_neurons, only for (model, lang) partitions whose input batch changed; a partition without active neurons any more is removed.',
   audits (
-    not_null(columns := (model_id, lang, layer, layer_bin, n_active, share_of_active)),
-    unique_combination_of_columns(columns := (model_id, lang, layer, layer_bin)),
-    accepted_range(column := share_of_active, min_v := 0, max_v := 1),
+    not_null(columns := (model_id, lang, layer, layer_bin, n_active, share_of_active), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, layer, layer_bin), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := share_of_active, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch)),
     current_partitions(inputs := intermediate.int_active_neurons)
   )
 );

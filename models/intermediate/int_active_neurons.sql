@@ -5,12 +5,12 @@ MODEL (
   grain (model_id, lang, uuid, neuron_rank),
   description 'Computes marts.active_neurons (PROBELESS) from intermediate.int_probeless_population, only for (model, lang) partitions whose input batch changed; a partition whose population fell below two facts is removed.',
   audits (
-    not_null(columns := (model_id, lang, uuid, neuron_rank, neuron_id, layer, neuron_index, score)),
-    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_rank)),
-    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_id)),
-    accepted_range(column := neuron_rank, min_v := 1, max_v := @VAR('k_neurons')),
-    accepted_range(column := layer, min_v := 0),
-    accepted_range(column := score, min_v := 0),
+    not_null(columns := (model_id, lang, uuid, neuron_rank, neuron_id, layer, neuron_index, score), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_rank), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid, neuron_id), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := neuron_rank, min_v := 1, max_v := @VAR('k_neurons'), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := layer, min_v := 0, condition := @computed_in_interval(input_batch)),
+    accepted_range(column := score, min_v := 0, condition := @computed_in_interval(input_batch)),
     probeless_population_member,
     current_partitions(inputs := intermediate.int_probeless_population)
   )

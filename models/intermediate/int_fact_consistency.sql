@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang, uuid),
   description 'Computes marts.fact_consistency from intermediate.int_predictions, only for (model, lang) partitions whose input batch changed.',
   audits (
-    not_null(columns := (model_id, lang, uuid, n_templates, n_correct)),
-    unique_combination_of_columns(columns := (model_id, lang, uuid)),
-    accepted_range(column := consistency, min_v := 0, max_v := 1)
+    not_null(columns := (model_id, lang, uuid, n_templates, n_correct), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := consistency, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch))
   )
 );
 

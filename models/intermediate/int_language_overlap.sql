@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang_a, lang_b),
   description 'Computes marts.language_overlap from intermediate.int_mlama_predictions, only for the language pairs that involve a changed (model, lang).',
   audits (
-    not_null(columns := (model_id, lang_a, lang_b, n_shared_facts)),
-    unique_combination_of_columns(columns := (model_id, lang_a, lang_b)),
-    accepted_range(column := jaccard, min_v := 0, max_v := 1)
+    not_null(columns := (model_id, lang_a, lang_b, n_shared_facts), condition := @computed_in_interval(input_batch_a, input_batch_b)),
+    unique_combination_of_columns(columns := (model_id, lang_a, lang_b), condition := @computed_in_interval(input_batch_a, input_batch_b)),
+    accepted_range(column := jaccard, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch_a, input_batch_b))
   )
 );
 

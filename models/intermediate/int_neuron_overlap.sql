@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang_a, lang_b, uuid),
   description 'Computes marts.neuron_overlap from intermediate.int_active_neurons, only for the language pairs that involve a changed (model, lang); pairs involving a language without active neurons any more are removed.',
   audits (
-    not_null(columns := (model_id, lang_a, lang_b, uuid, n_shared_neurons, jaccard)),
-    unique_combination_of_columns(columns := (model_id, lang_a, lang_b, uuid)),
-    accepted_range(column := jaccard, min_v := 0, max_v := 1),
+    not_null(columns := (model_id, lang_a, lang_b, uuid, n_shared_neurons, jaccard), condition := @computed_in_interval(input_batch_a, input_batch_b)),
+    unique_combination_of_columns(columns := (model_id, lang_a, lang_b, uuid), condition := @computed_in_interval(input_batch_a, input_batch_b)),
+    accepted_range(column := jaccard, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch_a, input_batch_b)),
     neuron_overlap_of_correct_facts
   )
 );

@@ -5,10 +5,10 @@ MODEL (
   grain (model_id, lang),
   description 'Computes marts.p_at_1 from intermediate.int_mlama_predictions, only for (model, lang) partitions whose input batch changed.',
   audits (
-    not_null(columns := (model_id, lang, n_facts, n_probed, n_correct)),
-    unique_combination_of_columns(columns := (model_id, lang)),
-    accepted_range(column := p_at_1, min_v := 0, max_v := 1),
-    accepted_range(column := p_at_1_macro_relations, min_v := 0, max_v := 1)
+    not_null(columns := (model_id, lang, n_facts, n_probed, n_correct), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := p_at_1, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch)),
+    accepted_range(column := p_at_1_macro_relations, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch))
   )
 );
 

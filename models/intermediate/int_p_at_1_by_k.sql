@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang, n_mask_tokens),
   description 'Computes marts.p_at_1_by_k from intermediate.int_mlama_predictions, only for (model, lang) partitions whose input batch changed.',
   audits (
-    not_null(columns := (model_id, lang, n_mask_tokens, n_probed, n_correct)),
-    unique_combination_of_columns(columns := (model_id, lang, n_mask_tokens)),
-    accepted_range(column := p_at_1, min_v := 0, max_v := 1)
+    not_null(columns := (model_id, lang, n_mask_tokens, n_probed, n_correct), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, n_mask_tokens), condition := @computed_in_interval(input_batch)),
+    accepted_range(column := p_at_1, min_v := 0, max_v := 1, condition := @computed_in_interval(input_batch))
   )
 );
 

@@ -5,9 +5,9 @@ MODEL (
   grain (model_id, lang, uuid, template_id),
   description 'Computes marts.predictions, one row per query (fact and template), one (model, lang) partition at a time: only partitions whose input batch changed are recomputed. The one place where a prediction''s correctness (is_correct) is decided.',
   audits (
-    not_null(columns := (model_id, lang, relation, uuid, template_id, probe_status, is_correct, input_batch, query_batch)),
-    unique_combination_of_columns(columns := (model_id, lang, uuid, template_id)),
-    accepted_values(column := probe_status, is_in := ('probed', 'skipped', 'not_probed')),
+    not_null(columns := (model_id, lang, relation, uuid, template_id, probe_status, is_correct, input_batch, query_batch), condition := @computed_in_interval(input_batch)),
+    unique_combination_of_columns(columns := (model_id, lang, uuid, template_id), condition := @computed_in_interval(input_batch)),
+    accepted_values(column := probe_status, is_in := ('probed', 'skipped', 'not_probed'), condition := @computed_in_interval(input_batch)),
     prediction_fact_exists,
     correct_only_if_probed
   )
