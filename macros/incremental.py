@@ -91,11 +91,12 @@ def computed_in_interval(evaluator, *batch_columns: exp.Expression) -> exp.Expre
     partitions that run computed (the others passed when theirs did); `factroots check`, auditing
     from the model's start, checks every row."""
     start, this_model = evaluator.locals.get("start_millis"), evaluator.locals.get("this_model")
-    table = this_model.name if isinstance(this_model, exp.Table) else None
-    models = [snapshot.node for snapshot in (evaluator.snapshots or {}).values()  # a version ends a table's name
-              if snapshot.is_model and snapshot.categorized and table and table.endswith(f"__{snapshot.version}")
-              and exp.to_table(snapshot.table_name()).name == table]
-    if start is None or len(models) != 1:  # not a run's or check's audit of a known model: every row
+    if start is None or not isinstance(this_model, exp.Table):  # no interval, or not a model's table: every row
+        return exp.true()
+    models = [snapshot.node for snapshot in (evaluator.snapshots or {}).values()  # a table's name ends in its version
+              if snapshot.is_model and snapshot.categorized and this_model.name.endswith(f"__{snapshot.version}")
+              and exp.to_table(snapshot.table_name()).name == this_model.name]
+    if len(models) != 1:
         return exp.true()
     first = (start - to_timestamp(models[0].start)) // models[0].interval_unit.milliseconds
     newest = batch_columns[0] if len(batch_columns) == 1 else exp.func("greatest", *batch_columns)
